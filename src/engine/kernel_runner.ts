@@ -1,0 +1,65 @@
+import { getKernel, type KernelBackend, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+
+/**
+ * Runs other kernels of one backend from inside a kernel, the way tfjs's own composite kernels do:
+ * no tape, no engine bookkeeping. Every intermediate is freed by `dispose()` except the one kept.
+ */
+export class KernelRunner {
+  private readonly made: TensorInfo[] = [];
+
+  constructor(
+    private readonly backend: KernelBackend,
+    private readonly backendName: string,
+  ) {}
+
+  /** Runs kernel `name` and tracks its output as an intermediate. */
+  run(name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
+    const kernel = getKernel(name, this.backendName);
+    if (kernel === undefined) throw new Error(`kernel ${name} is not registered for backend ${this.backendName}`);
+    const out = kernel.kernelFunc({ inputs, backend: this.backend, attrs });
+    const info = Array.isArray(out) ? out[0] : out;
+    if (info === undefined) throw new Error(`kernel ${name} returned no output`);
+    this.made.push(info);
+    return info;
+  }
+
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run('Reshape', { x }, { shape });
+  }
+
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run('Transpose', { x }, { perm });
+  }
+
+  /** Zero padding; negative amounts crop. */
+  padOrCrop(x: TensorInfo, amounts: Array<[number, number]>): TensorInfo {
+    let out = x;
+    if (amounts.some(([a, b]) => a > 0 || b > 0)) {
+      const paddings = amounts.map(([a, b]) => [Math.max(a, 0), Math.max(b, 0)]);
+      out = this.run('PadV2', { x: out }, { paddings, constantValue: 0 });
+    }
+    if (amounts.some(([a, b]) => a < 0 || b < 0)) {
+      const begin = amounts.map(([a]) => Math.max(-a, 0));
+      const size = out.shape.map((d, i) => d - begin[i]! - Math.max(-amounts[i]![1], 0));
+      out = this.run('Slice', { x: out }, { begin, size });
+    }
+    return out;
+  }
+
+  /** Stride-1 NHWC convolution on the backend's native Conv2D. */
+  conv(x: TensorInfo, filter: TensorInfo, dilations: [number, number] = [1, 1]): TensorInfo {
+    return this.run(
+      'Conv2D',
+      { x, filter },
+      { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations, dimRoundingMode: undefined as unknown as string },
+    );
+  }
+
+  /** Frees every intermediate except `keep`. */
+  dispose(keep?: TensorInfo): void {
+    for (const info of this.made) {
+      if (info !== keep) this.backend.disposeData(info.dataId);
+    }
+    this.made.length = 0;
+  }
+}

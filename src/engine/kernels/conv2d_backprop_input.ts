@@ -1,0 +1,79 @@
+import {
+  backend_util,
+  type Conv2DBackpropInputAttrs,
+  type KernelBackend,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { KernelRunner } from '../kernel_runner.js';
+
+type Shape4 = [number, number, number, number];
+
+/**
+ * Input gradient of an NHWC convolution (also the forward pass of a transposed convolution) on
+ * the backend's fast forward Conv2D instead of the scalar loop wasm ships.
+ * - stride == kernel, no padding (U-Net's 2x2/2 up-convolution): the output blocks do not
+ *   overlap, so it is one GEMM (a 1x1 convolution) followed by a depth-to-space reshuffle.
+ * - otherwise: dy dilated by the stride, padded, convolved with the spatially flipped filter.
+ */
+export function conv2dBackpropInputViaConv(backendName: string): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Conv2DBackpropInputAttrs;
+    if (dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropInput: only NHWC is supported, got ${dataFormat}`);
+    const info = backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape as Shape4,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+    const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padInfo } = info;
+    const r = new KernelRunner(backend as KernelBackend, backendName);
+    let out: TensorInfo;
+    const nonOverlapping =
+      sh === kh && sw === kw && padInfo.top === 0 && padInfo.left === 0 && inHeight === outHeight * kh && inWidth === outWidth * kw;
+    if (nonOverlapping) {
+      const p = batchSize * outHeight * outWidth;
+      const w = r.reshape(r.transpose(filter, [3, 0, 1, 2]), [1, 1, outChannels, kh * kw * inChannels]);
+      const cols = r.conv(r.reshape(dy, [1, 1, p, outChannels]), w);
+      const blocks = r.reshape(cols, [batchSize, outHeight, outWidth, kh, kw, inChannels]);
+      out = r.reshape(r.transpose(blocks, [0, 1, 3, 2, 4, 5]), [batchSize, inHeight, inWidth, inChannels]);
+    } else {
+      let d = dy;
+      if (sh > 1 || sw > 1) {
+        // Insert stride-1 zeros between rows and columns of dy.
+        const spread = r.run(
+          'PadV2',
+          { x: r.reshape(dy, [batchSize, outHeight, 1, outWidth, 1, outChannels]) },
+          { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 },
+        );
+        d = r.reshape(spread, [batchSize, outHeight * sh, outWidth * sw, outChannels]);
+      }
+      // Pad so a valid convolution yields exactly the input size; a negative amount only crops
+      // trailing zeros of the dilation.
+      const top = kh - 1 - padInfo.top;
+      const left = kw - 1 - padInfo.left;
+      const dp = r.padOrCrop(d, [
+        [0, 0],
+        [top, inHeight + kh - 1 - top - d.shape[1]!],
+        [left, inWidth + kw - 1 - left - d.shape[2]!],
+        [0, 0],
+      ]);
+      const flipped = r.transpose(r.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
+      out = r.conv(dp, flipped);
+    }
+    r.dispose(out);
+    return out;
+  };
+}
+
+/** Kernel config registering the convolution-based input gradient for `backendName`. */
+export function conv2dBackpropInputConfig(backendName: string): KernelConfig {
+  return { kernelName: 'Conv2DBackpropInput', backendName, kernelFunc: conv2dBackpropInputViaConv(backendName) };
+}
