@@ -1,0 +1,76 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { AmpNorm, type AmpNormOptions } from '../harmofl/amp_norm.js';
+import { bnRelu } from './batch_norm.js';
+import { Conv2d, Linear } from './layers.js';
+import { normalizeInput, type DenseNetConfig, type Model } from './model.js';
+import { ParamStore, Scope } from './params.js';
+import type { Rng } from '../engine/rng.js';
+
+class DenseLayer {
+  private readonly conv1: Conv2d;
+  private readonly conv2: Conv2d;
+
+  constructor(scope: Scope, inFeatures: number, growth: number, bnSize: number) {
+    this.conv1 = new Conv2d(scope.child('conv1'), inFeatures, bnSize * growth, 1);
+    this.conv2 = new Conv2d(scope.child('conv2'), bnSize * growth, growth, 3, 1, 1);
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return this.conv2.apply(bnRelu(this.conv1.apply(bnRelu(x))));
+  }
+}
+
+/** DenseNet of the reference: torchvision layout with non-affine, batch-statistics BatchNorm. */
+export class DenseNet implements Model {
+  readonly params: ParamStore;
+  readonly ampNorm: AmpNorm;
+  private readonly conv0: Conv2d;
+  private readonly blocks: DenseLayer[][] = [];
+  private readonly transitions: Conv2d[] = [];
+  private readonly classifier: Linear;
+
+  constructor(
+    readonly config: DenseNetConfig,
+    rng: Rng,
+    amp?: AmpNormOptions,
+  ) {
+    this.params = new ParamStore(rng);
+    const root = new Scope(this.params, '');
+    this.ampNorm = new AmpNorm(root.child('amp_norm'), config.inputShape, amp);
+    const features = root.child('features');
+    const { growthRate, blockConfig, numInitFeatures, bnSize } = config;
+    this.conv0 = new Conv2d(features.child('conv0'), config.inputShape[0], numInitFeatures, 7, 2, 3);
+    let n = numInitFeatures;
+    blockConfig.forEach((layers, b) => {
+      const block = features.child(`denseblock${b + 1}`);
+      this.blocks.push(Array.from({ length: layers }, (_, i) => new DenseLayer(block.child(`denselayer${i + 1}`), n + i * growthRate, growthRate, bnSize)));
+      n += layers * growthRate;
+      if (b < blockConfig.length - 1) {
+        this.transitions.push(new Conv2d(features.child(`transition${b + 1}`).child('conv'), n, Math.floor(n / 2), 1));
+        n = Math.floor(n / 2);
+      }
+    });
+    this.classifier = new Linear(root.child('classifier'), n, config.numClasses);
+  }
+
+  forward(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
+    return this.network(normalizeInput(this, x, training));
+  }
+
+  network(x: tf.Tensor4D): tf.Tensor2D {
+    let h = tf.maxPool(bnRelu(this.conv0.apply(x)), 3, 2, 1);
+    this.blocks.forEach((block, b) => {
+      for (const layer of block) h = tf.concat([h, layer.apply(h)], 3);
+      // The reference pads 2 pixels of zeros after the first dense block.
+      if (b === 0) h = tf.pad(h, [[0, 0], [2, 2], [2, 2], [0, 0]]);
+      const transition = this.transitions[b];
+      if (transition !== undefined) h = tf.avgPool(transition.apply(bnRelu(h)), 2, 2, 0);
+    });
+    const pooled = tf.mean(bnRelu(h), [1, 2]) as tf.Tensor2D;
+    return this.classifier.apply(pooled);
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}

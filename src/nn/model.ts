@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { ParamStore } from './params.js';
+import type { AmpNorm } from '../harmofl/amp_norm.js';
+
+/** DenseNet as the reference's `nets/models.py` (torchvision layout, BN without affine). */
+export interface DenseNetConfig {
+  kind: 'densenet';
+  /** [channels, height, width] */
+  inputShape: [number, number, number];
+  growthRate: number;
+  blockConfig: number[];
+  numInitFeatures: number;
+  bnSize: number;
+  numClasses: number;
+}
+
+/** U-Net as the reference's `nets/models.py`. */
+export interface UNetConfig {
+  kind: 'unet';
+  inputShape: [number, number, number];
+  initFeatures: number;
+  outChannels: number;
+}
+
+export type ModelConfig = DenseNetConfig | UNetConfig;
+
+/** A network with its named state; inputs NHWC, outputs logits ([N, classes] or [N, H, W, classes]). */
+export interface Model {
+  readonly config: ModelConfig;
+  readonly params: ParamStore;
+  readonly ampNorm: AmpNorm;
+  /** AmpNorm then the network. */
+  forward(x: tf.Tensor4D, training: boolean): tf.Tensor;
+  /** The network on an input AmpNorm already normalized (a HarmoFL step normalizes once, then runs two passes). */
+  network(x: tf.Tensor4D): tf.Tensor;
+  dispose(): void;
+}
+
+/** AmpNorm of a batch: folds it into the running amplitude when training, then normalizes (outside any gradient). */
+export function normalizeInput(model: Model, x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+  if (training) model.ampNorm.observe(x);
+  return model.ampNorm.apply(x);
+}

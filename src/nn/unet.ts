@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { AmpNorm, type AmpNormOptions } from '../harmofl/amp_norm.js';
+import { bnRelu } from './batch_norm.js';
+import { Conv2d, UpConv2d } from './layers.js';
+import { normalizeInput, type Model, type UNetConfig } from './model.js';
+import { ParamStore, Scope } from './params.js';
+import type { Rng } from '../engine/rng.js';
+
+/** Two 3x3 conv-BN-ReLU, named `<name>_conv1`, `<name>_conv2` as the reference. */
+class DoubleConv {
+  private readonly conv1: Conv2d;
+  private readonly conv2: Conv2d;
+
+  constructor(scope: Scope, name: string, inChannels: number, features: number) {
+    this.conv1 = new Conv2d(scope.child(`${name}_conv1`), inChannels, features, 3, 1, 1);
+    this.conv2 = new Conv2d(scope.child(`${name}_conv2`), features, features, 3, 1, 1);
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return bnRelu(this.conv2.apply(bnRelu(this.conv1.apply(x))));
+  }
+}
+
+const LEVELS = 4;
+
+/** U-Net of the reference: 4 levels, bottleneck at 16x base features, 2x2 up-convolutions. */
+export class UNet implements Model {
+  readonly params: ParamStore;
+  readonly ampNorm: AmpNorm;
+  private readonly encoders: DoubleConv[] = [];
+  private readonly bottleneck: DoubleConv;
+  private readonly upconvs: UpConv2d[] = [];
+  private readonly decoders: DoubleConv[] = [];
+  private readonly head: Conv2d;
+
+  constructor(
+    readonly config: UNetConfig,
+    rng: Rng,
+    amp?: AmpNormOptions,
+  ) {
+    this.params = new ParamStore(rng);
+    const root = new Scope(this.params, '');
+    this.ampNorm = new AmpNorm(root.child('amp_norm'), config.inputShape, amp);
+    const f = config.initFeatures;
+    let inChannels = config.inputShape[0];
+    for (let l = 1; l <= LEVELS; l++) {
+      this.encoders.push(new DoubleConv(root.child(`encoder${l}`), `enc${l}`, inChannels, f * 2 ** (l - 1)));
+      inChannels = f * 2 ** (l - 1);
+    }
+    this.bottleneck = new DoubleConv(root.child('bottleneck'), 'bottleneck', inChannels, f * 2 ** LEVELS);
+    for (let l = LEVELS; l >= 1; l--) {
+      const features = f * 2 ** (l - 1);
+      this.upconvs.push(new UpConv2d(root.child(`upconv${l}`), features * 2, features, 2));
+      this.decoders.push(new DoubleConv(root.child(`decoder${l}`), `dec${l}`, features * 2, features));
+    }
+    this.head = new Conv2d(root.child('conv'), f, config.outChannels, 1, 1, 0, true);
+  }
+
+  forward(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    return this.network(normalizeInput(this, x, training));
+  }
+
+  network(x: tf.Tensor4D): tf.Tensor4D {
+    let h = x;
+    const skips: tf.Tensor4D[] = [];
+    for (const enc of this.encoders) {
+      const e = enc.apply(h);
+      skips.push(e);
+      h = tf.maxPool(e, 2, 2, 0);
+    }
+    h = this.bottleneck.apply(h);
+    this.decoders.forEach((dec, i) => {
+      const up = this.upconvs[i]!.apply(h);
+      h = dec.apply(tf.concat([up, skips[LEVELS - 1 - i]!], 3));
+    });
+    return this.head.apply(h);
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
