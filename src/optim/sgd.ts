@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Optimizer, OptimizerState } from './optimizer.js';
+import { Slots } from './slots.js';
+
+export interface SgdOptions {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+}
+
+/** `torch.optim.SGD`: weight decay added to the gradient; the first momentum buffer is the gradient itself. */
+export class Sgd implements Optimizer {
+  readonly kind = 'sgd';
+  private readonly slots = new Slots();
+  private steps = 0;
+
+  constructor(readonly options: SgdOptions) {}
+
+  step(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>): void {
+    const { lr, momentum, weightDecay } = this.options;
+    for (const [name, p] of params) {
+      const g = grads.get(name);
+      if (g === undefined) continue;
+      let d = weightDecay !== 0 ? tf.add(g, tf.mul(p, weightDecay)) : tf.clone(g);
+      if (momentum !== 0) {
+        const buf = this.slots.get(name);
+        const next = buf === undefined ? d : tf.tidy(() => tf.add(tf.mul(buf, momentum), d));
+        if (buf !== undefined) d.dispose();
+        this.slots.set(name, tf.clone(next));
+        d = next;
+      }
+      p.assign(tf.tidy(() => tf.sub(p, tf.mul(d, lr))));
+      d.dispose();
+    }
+    this.steps++;
+  }
+
+  getState(): OptimizerState {
+    return { kind: this.kind, step: this.steps, slots: this.slots.export() };
+  }
+
+  setState(state: OptimizerState): void {
+    if (state.kind !== this.kind) throw new Error(`optimizer state is for ${state.kind}, this optimizer is ${this.kind}`);
+    this.steps = state.step;
+    this.slots.import(state.slots);
+  }
+
+  dispose(): void {
+    this.slots.dispose();
+  }
+}

@@ -1,0 +1,35 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { OptimizerState } from './optimizer.js';
+
+/** Named per-parameter buffers of an optimizer (momentum, moments), with export/import. */
+export class Slots {
+  readonly map = new Map<string, tf.Variable>();
+
+  get(key: string): tf.Variable | undefined {
+    return this.map.get(key);
+  }
+
+  /** Sets (or creates) slot `key` to `value`, taking ownership of `value`. */
+  set(key: string, value: tf.Tensor): void {
+    const slot = this.map.get(key);
+    if (slot === undefined) this.map.set(key, tf.variable(value, false));
+    else slot.assign(value);
+    if (slot !== undefined) value.dispose();
+  }
+
+  export(): OptimizerState['slots'] {
+    const out: OptimizerState['slots'] = {};
+    for (const [k, v] of this.map) out[k] = { shape: v.shape.slice(), data: Float32Array.from(v.dataSync()) };
+    return out;
+  }
+
+  import(slots: OptimizerState['slots']): void {
+    this.dispose();
+    for (const [k, v] of Object.entries(slots)) this.map.set(k, tf.variable(tf.tensor(v.data, v.shape), false));
+  }
+
+  dispose(): void {
+    for (const v of this.map.values()) v.dispose();
+    this.map.clear();
+  }
+}
