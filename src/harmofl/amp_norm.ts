@@ -18,7 +18,9 @@ export const AMP_NORM_PAPER_MOMENTUM = 0.1;
 /** NHWC tensor to NCHW planes. */
 function toPlanes(x: tf.Tensor4D): { data: Float32Array; count: number; h: number; w: number } {
   const [n, h, w, c] = x.shape;
-  const data = tf.tidy(() => tf.transpose(x, [0, 3, 1, 2])).dataSync() as Float32Array;
+  const planar = tf.transpose(x, [0, 3, 1, 2]);
+  const data = planar.dataSync() as Float32Array;
+  planar.dispose();
   return { data, count: n * c, h, w };
 }
 
@@ -51,7 +53,7 @@ export class AmpNorm {
     const m = this.options.momentum;
     if (!empty && m === 0) return;
     const next = empty ? Float32Array.from(batchAmp) : Float32Array.from(running, (r, i) => (1 - m) * r + m * batchAmp[i]!);
-    this.runningAmp.assign(tf.tensor(next, this.shape));
+    tf.tidy(() => this.runningAmp.assign(tf.tensor(next, this.shape)));
   }
 
   /** Normalizes an NHWC batch toward the running amplitude (no gradient flows through it). */

@@ -53,7 +53,7 @@ export class WeightPerturbation {
       const g = first.grads.get(name);
       if (g === undefined) continue;
       saved.set(name, tf.clone(p));
-      p.assign(tf.tidy(() => tf.add(p, tf.mul(g, scale))));
+      tf.tidy(() => p.assign(tf.add(p, tf.mul(g, scale))));
     }
     tf.dispose([...first.grads.values()]);
     const second = gradients(lossFn, params);

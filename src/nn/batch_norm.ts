@@ -9,12 +9,15 @@ export const BN_EPS = 1e-5;
  * op-by-op autodiff of moments: dx = inv * (dy - mean(dy) - xhat * mean(dy * xhat)).
  */
 export const batchNorm: (x: tf.Tensor4D) => tf.Tensor4D = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
-  const inv = tf.rsqrt(tf.add(variance, BN_EPS));
-  const xhat = tf.mul(tf.sub(x, mean), inv);
-  save([xhat, inv]);
+  // Only xhat and 1/std outlive the forward pass.
+  const [xhat, inv] = tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    const iv = tf.rsqrt(tf.add(variance, BN_EPS));
+    return [tf.mul(tf.sub(x, mean), iv), iv];
+  });
+  save([xhat!, inv!]);
   return {
-    value: xhat,
+    value: xhat!,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xh, iv] = saved as [tf.Tensor, tf.Tensor];
       const meanDy = tf.mean(dy, [0, 1, 2]);

@@ -15,8 +15,9 @@ class DenseLayer {
     this.conv2 = new Conv2d(scope.child('conv2'), bnSize * growth, growth, 3, 1, 1);
   }
 
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    return this.conv2.apply(bnRelu(this.conv1.apply(bnRelu(x))));
+  /** New features from the block's BN-ReLU'd concatenation. */
+  apply(normalized: tf.Tensor4D): tf.Tensor4D {
+    return this.conv2.apply(bnRelu(this.conv1.apply(normalized)));
   }
 }
 
@@ -60,13 +61,27 @@ export class DenseNet implements Model {
   network(x: tf.Tensor4D): tf.Tensor2D {
     let h = tf.maxPool(bnRelu(this.conv0.apply(x)), 3, 2, 1);
     this.blocks.forEach((block, b) => {
-      for (const layer of block) h = tf.concat([h, layer.apply(h)], 3);
-      // The reference pads 2 pixels of zeros after the first dense block.
-      if (b === 0) h = tf.pad(h, [[0, 0], [2, 2], [2, 2], [0, 0]]);
+      // BatchNorm here has no affine parameters and uses per-channel batch statistics, so
+      // BN-ReLU of the concatenation equals the concatenation of each chunk's BN-ReLU: every
+      // chunk is normalized once and the normalized concatenation grows, instead of re-normalizing
+      // an ever larger tensor in each layer (quadratic work and memory).
+      const chunks = [h];
+      let normalized = bnRelu(h);
+      for (const layer of block) {
+        const fresh = layer.apply(normalized);
+        chunks.push(fresh);
+        normalized = tf.concat([normalized, bnRelu(fresh)], 3);
+      }
       const transition = this.transitions[b];
-      if (transition !== undefined) h = tf.avgPool(transition.apply(bnRelu(h)), 2, 2, 0);
+      if (b === 0) {
+        // The reference pads 2 pixels of zeros after the first dense block; the zeros change the
+        // statistics, so this transition normalizes the padded raw features.
+        normalized = bnRelu(tf.pad(tf.concat(chunks, 3), [[0, 0], [2, 2], [2, 2], [0, 0]]));
+      }
+      if (transition !== undefined) h = tf.avgPool(transition.apply(normalized), 2, 2, 0);
+      else h = normalized;
     });
-    const pooled = tf.mean(bnRelu(h), [1, 2]) as tf.Tensor2D;
+    const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
     return this.classifier.apply(pooled);
   }
 

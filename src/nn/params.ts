@@ -30,13 +30,15 @@ export interface Entry {
 /** Flat map of a model's named tensors, with PyTorch state_dict names. */
 export class ParamStore {
   readonly entries = new Map<string, Entry>();
+  /** Makes tfjs variable names unique across models in one engine. */
+  private static counter = 0;
 
   constructor(readonly rng: Rng) {}
 
   /** Registers a tensor under `name` (values in our layout). */
   add(name: string, shape: number[], values: Float32Array, trainable: boolean, layout: TorchLayout = 'same'): tf.Variable {
     if (this.entries.has(name)) throw new Error(`duplicate parameter name ${name}`);
-    const variable = tf.variable(tf.tensor(values, shape), trainable, `${name}#${Math.random().toString(36).slice(2)}`);
+    const variable = tf.tidy(() => tf.variable(tf.tensor(values, shape), trainable, `${name}#${tf.util.now().toString(36)}${(ParamStore.counter++).toString(36)}`));
     this.entries.set(name, { variable, trainable, layout });
     return variable;
   }

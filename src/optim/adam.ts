@@ -37,7 +37,7 @@ export class Adam implements Optimizer {
         const v1 = tf.add(v0 === undefined ? tf.zerosLike(g) : tf.mul(v0, b2), tf.mul(tf.square(g), 1 - b2));
         return [m1, v1];
       });
-      p.assign(tf.tidy(() => tf.sub(p, tf.mul(tf.div(m!, tf.add(tf.div(tf.sqrt(v!), Math.sqrt(bc2)), eps)), lr / bc1))));
+      tf.tidy(() => p.assign(tf.sub(p, tf.mul(tf.div(m!, tf.add(tf.div(tf.sqrt(v!), Math.sqrt(bc2)), eps)), lr / bc1))));
       this.slots.set(`${name}.exp_avg`, m!);
       this.slots.set(`${name}.exp_avg_sq`, v!);
     }

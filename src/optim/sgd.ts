@@ -21,16 +21,15 @@ export class Sgd implements Optimizer {
     for (const [name, p] of params) {
       const g = grads.get(name);
       if (g === undefined) continue;
-      let d = weightDecay !== 0 ? tf.add(g, tf.mul(p, weightDecay)) : tf.clone(g);
-      if (momentum !== 0) {
-        const buf = this.slots.get(name);
-        const next = buf === undefined ? d : tf.tidy(() => tf.add(tf.mul(buf, momentum), d));
-        if (buf !== undefined) d.dispose();
-        this.slots.set(name, tf.clone(next));
-        d = next;
-      }
-      p.assign(tf.tidy(() => tf.sub(p, tf.mul(d, lr))));
-      d.dispose();
+      tf.tidy(() => {
+        let d = weightDecay !== 0 ? tf.add(g, tf.mul(p, weightDecay)) : g;
+        if (momentum !== 0) {
+          const buf = this.slots.get(name);
+          d = buf === undefined ? d : tf.add(tf.mul(buf, momentum), d);
+          this.slots.set(name, tf.clone(d));
+        }
+        p.assign(tf.sub(p, tf.mul(d, lr)));
+      });
     }
     this.steps++;
   }

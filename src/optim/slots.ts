@@ -14,7 +14,7 @@ export class Slots {
     const slot = this.map.get(key);
     if (slot === undefined) this.map.set(key, tf.variable(value, false));
     else slot.assign(value);
-    if (slot !== undefined) value.dispose();
+    value.dispose();
   }
 
   export(): OptimizerState['slots'] {
@@ -25,7 +25,7 @@ export class Slots {
 
   import(slots: OptimizerState['slots']): void {
     this.dispose();
-    for (const [k, v] of Object.entries(slots)) this.map.set(k, tf.variable(tf.tensor(v.data, v.shape), false));
+    for (const [k, v] of Object.entries(slots)) this.set(k, tf.tensor(v.data, v.shape));
   }
 
   dispose(): void {

@@ -1,0 +1,24 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Model } from '../nn/model.js';
+import { normalizeInput } from '../nn/model.js';
+import { crossEntropy } from '../losses/classification.js';
+import { jointLoss } from '../losses/dice.js';
+import type { PerturbedStepResult, WeightPerturbation } from './weight_perturbation.js';
+
+/** The reference's training loss for a model's task: cross-entropy (classification) or (CE + Dice) / 2 (segmentation). */
+export function taskLoss(model: Model, logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+  return model.config.kind === 'densenet' ? crossEntropy(logits, labels) : jointLoss(logits as tf.Tensor4D, labels as tf.Tensor3D);
+}
+
+/**
+ * One HarmoFL client step on a batch: AmpNorm folds the batch into its running amplitude and
+ * normalizes it once, then the perturbed optimizer runs its passes on the normalized batch.
+ */
+export function trainStep(model: Model, optimizer: WeightPerturbation, x: tf.Tensor4D, labels: tf.Tensor): PerturbedStepResult {
+  const input = normalizeInput(model, x, true);
+  try {
+    return optimizer.step(() => taskLoss(model, model.network(input), labels), model.params.trainable());
+  } finally {
+    input.dispose();
+  }
+}
