@@ -36,11 +36,12 @@ export function conv2dBackpropFilterViaConv(backendName: string): KernelFunc {
     const r = new KernelRunner(backend as KernelBackend, backendName);
     let out: TensorInfo;
     if (filterHeight === 1 && filterWidth === 1 && strideHeight === 1 && strideWidth === 1 && padInfo.top === 0 && padInfo.left === 0) {
-      // 1x1: a plain GEMM over all pixels, expressed as a 1x1 convolution.
+      // 1x1: dW^T = dy^T x, a GEMM over all pixels run as a 1x1 convolution. Transposing dy and
+      // packing x as the filter beats transposing x, which is the wider of the two in DenseNet.
       const p = batchSize * inHeight * inWidth;
-      const xT = r.reshape(r.transpose(r.reshape(x, [p, inChannels]), [1, 0]), [1, 1, inChannels, p]);
-      const g = r.conv(xT, r.reshape(dy, [1, 1, p, outChannels]));
-      out = r.reshape(g, filterShape);
+      const dyT = r.reshape(r.transpose(r.reshape(dy, [p, outChannels]), [1, 0]), [1, 1, outChannels, p]);
+      const g = r.conv(dyT, r.reshape(x, [1, 1, p, inChannels]));
+      out = r.reshape(r.transpose(r.reshape(g, [outChannels, inChannels]), [1, 0]), filterShape);
     } else {
       // Rows and columns of the padded input that the convolution actually reads.
       const needH = (outHeight - 1) * strideHeight + filterHeight;
