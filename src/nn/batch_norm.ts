@@ -18,12 +18,15 @@ export const batchNorm: (x: tf.Tensor4D) => tf.Tensor4D = tf.customGrad(((x: tf.
   save([xhat!, inv!]);
   return {
     value: xhat!,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xh, iv] = saved as [tf.Tensor, tf.Tensor];
-      const meanDy = tf.mean(dy, [0, 1, 2]);
-      const meanDyXhat = tf.mean(tf.mul(dy, xh), [0, 1, 2]);
-      return tf.mul(iv, tf.sub(tf.sub(dy, meanDy), tf.mul(xh, meanDyXhat)));
-    },
+    // tfjs runs a custom gradient outside any tidy: without one, these temporaries would live
+    // until the whole backward pass ends.
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [xh, iv] = saved as [tf.Tensor, tf.Tensor];
+        const meanDy = tf.mean(dy, [0, 1, 2]);
+        const meanDyXhat = tf.mean(tf.mul(dy, xh), [0, 1, 2]);
+        return tf.mul(iv, tf.sub(tf.sub(dy, meanDy), tf.mul(xh, meanDyXhat)));
+      }),
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor4D) => tf.Tensor4D;
 

@@ -17,7 +17,7 @@ class DenseLayer {
 
   /** New features from the block's BN-ReLU'd concatenation. */
   apply(normalized: tf.Tensor4D): tf.Tensor4D {
-    return this.conv2.apply(bnRelu(this.conv1.apply(normalized)));
+    return tf.tidy(() => this.conv2.apply(bnRelu(this.conv1.apply(normalized))));
   }
 }
 
@@ -59,7 +59,7 @@ export class DenseNet implements Model {
   }
 
   network(x: tf.Tensor4D): tf.Tensor2D {
-    let h = tf.maxPool(bnRelu(this.conv0.apply(x)), 3, 2, 1);
+    let h = tf.tidy(() => tf.maxPool(bnRelu(this.conv0.apply(x)), 3, 2, 1));
     this.blocks.forEach((block, b) => {
       // BatchNorm here has no affine parameters and uses per-channel batch statistics, so
       // BN-ReLU of the concatenation equals the concatenation of each chunk's BN-ReLU: every
@@ -70,15 +70,17 @@ export class DenseNet implements Model {
       for (const layer of block) {
         const fresh = layer.apply(normalized);
         chunks.push(fresh);
-        normalized = tf.concat([normalized, bnRelu(fresh)], 3);
+        const previous = normalized;
+        normalized = tf.tidy(() => tf.concat([previous, bnRelu(fresh)], 3));
       }
       const transition = this.transitions[b];
       if (b === 0) {
         // The reference pads 2 pixels of zeros after the first dense block; the zeros change the
         // statistics, so this transition normalizes the padded raw features.
-        normalized = bnRelu(tf.pad(tf.concat(chunks, 3), [[0, 0], [2, 2], [2, 2], [0, 0]]));
+        normalized = tf.tidy(() => bnRelu(tf.pad(tf.concat(chunks, 3), [[0, 0], [2, 2], [2, 2], [0, 0]])));
       }
-      if (transition !== undefined) h = tf.avgPool(transition.apply(normalized), 2, 2, 0);
+      const features = normalized;
+      if (transition !== undefined) h = tf.tidy(() => tf.avgPool(transition.apply(features), 2, 2, 0));
       else h = normalized;
     });
     const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;

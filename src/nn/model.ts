@@ -24,7 +24,11 @@ export interface UNetConfig {
 
 export type ModelConfig = DenseNetConfig | UNetConfig;
 
-/** A network with its named state; inputs NHWC, outputs logits ([N, classes] or [N, H, W, classes]). */
+/**
+ * A network with its named state; inputs NHWC, outputs logits ([N, classes] or [N, H, W, classes]).
+ * Forward code wraps each unit in tf.tidy: tfjs keeps what backprop needs (tensors ops save), and
+ * the rest is freed as the forward pass goes instead of when it ends.
+ */
 export interface Model {
   readonly config: ModelConfig;
   readonly params: ParamStore;

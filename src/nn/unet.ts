@@ -17,7 +17,7 @@ class DoubleConv {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return bnRelu(this.conv2.apply(bnRelu(this.conv1.apply(x))));
+    return tf.tidy(() => bnRelu(this.conv2.apply(bnRelu(this.conv1.apply(x)))));
   }
 }
 
@@ -70,8 +70,9 @@ export class UNet implements Model {
     }
     h = this.bottleneck.apply(h);
     this.decoders.forEach((dec, i) => {
-      const up = this.upconvs[i]!.apply(h);
-      h = dec.apply(tf.concat([up, skips[LEVELS - 1 - i]!], 3));
+      const skip = skips[LEVELS - 1 - i]!;
+      const below = h;
+      h = tf.tidy(() => dec.apply(tf.concat([this.upconvs[i]!.apply(below), skip], 3)));
     });
     return this.head.apply(h);
   }

@@ -1,0 +1,33 @@
+import type { ModelConfig } from '../nn/model.js';
+import { densenet121, unet32 } from '../nn/presets.js';
+
+/** A benchmark configuration with the reference PyTorch 1.13 CPU figures measured on this machine kind. */
+export interface BenchConfig {
+  name: string;
+  model: ModelConfig;
+  batch: number;
+  /** AmpNorm L (0: the released code's DC-only normalization). */
+  ampL: number;
+  warmupSteps: number;
+  steps: number;
+  /** Images per second of the same step in PyTorch, 1 and 2 threads (issue #2). */
+  torch1?: number;
+  torch2?: number;
+}
+
+/** The configurations of `npm run bench`. */
+export const BENCH_CONFIGS: BenchConfig[] = [
+  { name: 'densenet121', model: densenet121(96), batch: 32, ampL: 0, warmupSteps: 1, steps: 2, torch1: 6.0, torch2: 7.7 },
+  { name: 'densenet121+ampnorm-L0.1', model: densenet121(96), batch: 32, ampL: 0.1, warmupSteps: 1, steps: 2 },
+  { name: 'unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 1, torch1: 0.16, torch2: 0.23 },
+  {
+    name: 'densenet-small',
+    model: { kind: 'densenet', inputShape: [3, 32, 32], growthRate: 12, blockConfig: [3, 6, 12, 8], numInitFeatures: 24, bnSize: 4, numClasses: 2 },
+    batch: 32,
+    ampL: 0,
+    warmupSteps: 2,
+    steps: 10,
+    torch1: 216,
+  },
+  { name: 'unet-small', model: { kind: 'unet', inputShape: [3, 64, 64], initFeatures: 8, outChannels: 2 }, batch: 8, ampL: 0, warmupSteps: 2, steps: 10, torch1: 47 },
+];

@@ -1,0 +1,53 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../engine/rng.js';
+import type { ModelConfig } from '../nn/model.js';
+import { createModel } from '../nn/presets.js';
+import { WeightPerturbation } from '../harmofl/weight_perturbation.js';
+import { Sgd } from '../optim/sgd.js';
+import { trainStep } from '../harmofl/train_step.js';
+
+/** One benchmark job: timed HarmoFL training steps of a model on random data. */
+export interface TrainStepBenchInput {
+  config: ModelConfig;
+  batch: number;
+  warmupSteps: number;
+  steps: number;
+  ampL: number;
+  seed: number;
+}
+
+/** Absolute start and end (ms since the epoch, comparable across threads) of the timed steps. */
+export interface TrainStepBenchOutput {
+  startMs: number;
+  endMs: number;
+  images: number;
+  backend: string;
+}
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+/** Runs in a worker: builds the model, warms up, then times `steps` full steps (2 forward, 2 backward, SGD). */
+export async function benchTrainSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOutput> {
+  const { config, batch, seed } = input;
+  // With L > 0 the paper's EMA (momentum 0.1) makes every step pay for the amplitude FFT as well.
+  const model = createModel(config, new Rng(seed), { L: input.ampL, momentum: input.ampL > 0 ? 0.1 : 0 });
+  const [c, h, w] = config.inputShape;
+  const x = tf.randomUniform([batch, h, w, c], 0, 1, 'float32', seed) as tf.Tensor4D;
+  const y =
+    config.kind === 'densenet'
+      ? tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 2), 'int32')
+      : tf.tidy(() => tf.cast(tf.greater(tf.mean(x, 3), 0.5), 'int32'));
+  const sgd = new Sgd({ lr: 1e-3, momentum: 0.9, weightDecay: 1e-4 });
+  const wp = new WeightPerturbation(sgd, 0.05);
+  for (let i = 0; i < input.warmupSteps; i++) trainStep(model, wp, x, y);
+  const startMs = now();
+  for (let i = 0; i < input.steps; i++) {
+    trainStep(model, wp, x, y);
+  }
+  const endMs = now();
+  sgd.dispose();
+  model.dispose();
+  tf.dispose([x, y]);
+  await Promise.resolve();
+  return { startMs, endMs, images: batch * input.steps, backend: tf.getBackend() };
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { registerBench } from './bench_command.js';
+import { registerInfo } from './info_command.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command();
+program
+  .name('harmofl')
+  .description('HarmoFL: federated learning on heterogeneous medical images')
+  .version(pkg.version)
+  .showHelpAfterError();
+registerBench(program);
+registerInfo(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`harmofl: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
