@@ -38,6 +38,10 @@ export class UNet implements Model {
     rng: Rng,
     amp?: AmpNormOptions,
   ) {
+    const [, h, w] = config.inputShape;
+    const multiple = 2 ** LEVELS;
+    if (h % multiple !== 0 || w % multiple !== 0)
+      throw new Error(`U-Net input ${h}x${w}: height and width must be multiples of ${multiple} (${LEVELS} 2x2 poolings); resize or crop the images`);
     this.params = new ParamStore(rng);
     const root = new Scope(this.params, '');
     this.ampNorm = new AmpNorm(root.child('amp_norm'), config.inputShape, amp);
