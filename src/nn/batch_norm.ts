@@ -1,32 +1,44 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { BN_BACKWARD, BN_FORWARD } from '../engine/kernels/batch_norm_kernels.js';
 
 /** Eps of PyTorch's BatchNorm, which the reference keeps. */
 export const BN_EPS = 1e-5;
 
+const hasFusedKernels = (): boolean => tf.getKernel(BN_FORWARD, tf.getBackend()) !== undefined;
+
+/** xhat and 1/std of x with batch statistics: the fused kernel where registered, tf ops elsewhere. */
+function normalize(x: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  if (hasFusedKernels()) return tf.engine().runKernel(BN_FORWARD, { x }, { eps: BN_EPS }) as unknown as [tf.Tensor, tf.Tensor];
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    const inv = tf.rsqrt(tf.add(variance, BN_EPS));
+    return [tf.mul(tf.sub(x, mean), inv), inv];
+  });
+}
+
+/** dx of the normalization from dy, xhat and 1/std. */
+function normalizeGrad(dy: tf.Tensor, xhat: tf.Tensor, inv: tf.Tensor): tf.Tensor {
+  if (hasFusedKernels()) return tf.engine().runKernel(BN_BACKWARD, { dy, xhat, inv }) as tf.Tensor;
+  return tf.tidy(() => {
+    const meanDy = tf.mean(dy, [0, 1, 2]);
+    const meanDyXhat = tf.mean(tf.mul(dy, xhat), [0, 1, 2]);
+    return tf.mul(inv, tf.sub(tf.sub(dy, meanDy), tf.mul(xhat, meanDyXhat)));
+  });
+}
+
 /**
  * BatchNorm without affine parameters or running statistics (the reference's models): always
- * the current batch's mean and biased variance over N, H, W. A fused gradient replaces tfjs's
- * op-by-op autodiff of moments: dx = inv * (dy - mean(dy) - xhat * mean(dy * xhat)).
+ * the current batch's mean and biased variance over N, H, W, with the closed-form gradient
+ * dx = inv * (dy - mean(dy) - xhat * mean(dy * xhat)) instead of op-by-op autodiff.
  */
 export const batchNorm: (x: tf.Tensor4D) => tf.Tensor4D = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  // Only xhat and 1/std outlive the forward pass.
-  const [xhat, inv] = tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    const iv = tf.rsqrt(tf.add(variance, BN_EPS));
-    return [tf.mul(tf.sub(x, mean), iv), iv];
-  });
-  save([xhat!, inv!]);
+  const [xhat, inv] = normalize(x);
+  save([xhat, inv]);
   return {
-    value: xhat!,
-    // tfjs runs a custom gradient outside any tidy: without one, these temporaries would live
-    // until the whole backward pass ends.
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-      tf.tidy(() => {
-        const [xh, iv] = saved as [tf.Tensor, tf.Tensor];
-        const meanDy = tf.mean(dy, [0, 1, 2]);
-        const meanDyXhat = tf.mean(tf.mul(dy, xh), [0, 1, 2]);
-        return tf.mul(iv, tf.sub(tf.sub(dy, meanDy), tf.mul(xh, meanDyXhat)));
-      }),
+    value: xhat,
+    // tfjs runs a custom gradient outside any tidy: without one, temporaries would live until
+    // the whole backward pass ends.
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => normalizeGrad(dy, saved[0]!, saved[1]!)),
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor4D) => tf.Tensor4D;
 

@@ -2,17 +2,24 @@ import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '
 import { conv2dBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2dBackpropInputConfig } from './conv2d_backprop_input.js';
 import { sharedIdentityConfig } from './identity.js';
+import { concatConfig, splitVConfig } from './split_concat.js';
+import { bnBackwardConfig, bnForwardConfig } from './batch_norm_kernels.js';
 
 /**
  * Kernels this project supplies per backend: wasm lacks the conv filter gradient, has a slow
- * input gradient, and an Identity that copies.
+ * input gradient, an Identity that copies, slice-per-row Concat and SplitV, and no fused
+ * BatchNorm (ours: `HarmoflBatchNormForward` / `Backward`).
  */
 const KERNELS: Record<string, Array<(backend: string) => KernelConfig>> = {
-  wasm: [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, sharedIdentityConfig],
+  wasm: [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, sharedIdentityConfig, splitVConfig, concatConfig, bnForwardConfig, bnBackwardConfig],
 };
+
+const registered = new Set<string>();
 
 /** Registers (or replaces) our kernels for `backendName`; idempotent. */
 export function registerTrainingKernels(backendName: string): void {
+  if (registered.has(backendName)) return;
+  registered.add(backendName);
   for (const make of KERNELS[backendName] ?? []) {
     const config = make(backendName);
     if (getKernel(config.kernelName, backendName) !== undefined) unregisterKernel(config.kernelName, backendName);
