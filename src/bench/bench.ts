@@ -11,6 +11,8 @@ export interface BenchRow {
   imagesPerSecond: number;
   peakRssMiB: number;
   backend: string;
+  /** Fraction of the step time spent in AmpNorm. */
+  ampNormShare: number;
   /** PyTorch figure this row compares with (same thread count), when the issue gives one. */
   torchImagesPerSecond?: number;
   ratioToTorch?: number;
@@ -59,6 +61,8 @@ export async function benchRow(config: BenchConfig, workers: number, backend: Ba
   const start = Math.min(...result.map((r) => r.startMs));
   const end = Math.max(...result.map((r) => r.endMs));
   const images = result.reduce((a, r) => a + r.images, 0);
+  const busySeconds = result.reduce((a, r) => a + (r.endMs - r.startMs) / 1000, 0);
+  const ampNormShare = result.reduce((a, r) => a + r.ampNormSeconds, 0) / busySeconds;
   const imagesPerSecond = images / ((end - start) / 1000);
   const torch = workers === 1 ? config.torch1 : workers === 2 ? config.torch2 : undefined;
   return {
@@ -67,6 +71,7 @@ export async function benchRow(config: BenchConfig, workers: number, backend: Ba
     workers,
     imagesPerSecond,
     peakRssMiB,
+    ampNormShare,
     backend: result[0]!.backend,
     ...(torch !== undefined ? { torchImagesPerSecond: torch, ratioToTorch: imagesPerSecond / torch } : {}),
   };
