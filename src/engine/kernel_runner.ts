@@ -1,4 +1,4 @@
-import { getKernel, type KernelBackend, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel, type KernelBackend, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 
 /**
  * Runs other kernels of one backend from inside a kernel, the way tfjs's own composite kernels do:
@@ -51,7 +51,7 @@ export class KernelRunner {
     return this.run(
       'Conv2D',
       { x, filter },
-      { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations, dimRoundingMode: undefined as unknown as string },
+      { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations },
     );
   }
 
@@ -62,4 +62,19 @@ export class KernelRunner {
     }
     this.made.length = 0;
   }
+}
+
+/** Attributes shared by the two convolution-gradient kernels. */
+export interface ConvGradAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** Geometry of the forward NHWC convolution a gradient kernel inverts (channels-first is refused). */
+export function nhwcConvInfo(kernelName: string, inShape: number[], filterShape: number[], attrs: ConvGradAttrs): backend_util.Conv2DInfo {
+  if (attrs.dataFormat !== 'NHWC') throw new Error(`${kernelName}: only NHWC is supported, got ${attrs.dataFormat}`);
+  type Shape4 = [number, number, number, number];
+  return backend_util.computeConv2DInfo(inShape as Shape4, filterShape as Shape4, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
 }

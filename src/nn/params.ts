@@ -38,7 +38,7 @@ export class ParamStore {
   /** Registers a tensor under `name` (values in our layout). */
   add(name: string, shape: number[], values: Float32Array, trainable: boolean, layout: TorchLayout = 'same'): tf.Variable {
     if (this.entries.has(name)) throw new Error(`duplicate parameter name ${name}`);
-    const variable = tf.tidy(() => tf.variable(tf.tensor(values, shape), trainable, `${name}#${tf.util.now().toString(36)}${(ParamStore.counter++).toString(36)}`));
+    const variable = tf.tidy(() => tf.variable(tf.tensor(values, shape), trainable, `${name}#${ParamStore.counter++}`));
     this.entries.set(name, { variable, trainable, layout });
     return variable;
   }

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Optimizer, OptimizerState } from './optimizer.js';
-import { Slots } from './slots.js';
+import { SlotOptimizer } from './slots.js';
 
 export interface AdamOptions {
   lr: number;
@@ -11,12 +10,12 @@ export interface AdamOptions {
 }
 
 /** `torch.optim.Adam` (L2 weight decay added to the gradient, bias correction, eps outside the sqrt). */
-export class Adam implements Optimizer {
+export class Adam extends SlotOptimizer {
   readonly kind = 'adam';
-  private readonly slots = new Slots();
-  private steps = 0;
 
-  constructor(readonly options: AdamOptions) {}
+  constructor(readonly options: AdamOptions) {
+    super();
+  }
 
   step(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>): void {
     const { lr, weightDecay } = this.options;
@@ -41,19 +40,5 @@ export class Adam implements Optimizer {
       this.slots.set(`${name}.exp_avg`, m!);
       this.slots.set(`${name}.exp_avg_sq`, v!);
     }
-  }
-
-  getState(): OptimizerState {
-    return { kind: this.kind, step: this.steps, slots: this.slots.export() };
-  }
-
-  setState(state: OptimizerState): void {
-    if (state.kind !== this.kind) throw new Error(`optimizer state is for ${state.kind}, this optimizer is ${this.kind}`);
-    this.steps = state.step;
-    this.slots.import(state.slots);
-  }
-
-  dispose(): void {
-    this.slots.dispose();
   }
 }

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Optimizer, OptimizerState } from './optimizer.js';
-import { Slots } from './slots.js';
+import { SlotOptimizer } from './slots.js';
 
 export interface SgdOptions {
   lr: number;
@@ -9,12 +8,12 @@ export interface SgdOptions {
 }
 
 /** `torch.optim.SGD`: weight decay added to the gradient; the first momentum buffer is the gradient itself. */
-export class Sgd implements Optimizer {
+export class Sgd extends SlotOptimizer {
   readonly kind = 'sgd';
-  private readonly slots = new Slots();
-  private steps = 0;
 
-  constructor(readonly options: SgdOptions) {}
+  constructor(readonly options: SgdOptions) {
+    super();
+  }
 
   step(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>): void {
     const { lr, momentum, weightDecay } = this.options;
@@ -32,19 +31,5 @@ export class Sgd implements Optimizer {
       });
     }
     this.steps++;
-  }
-
-  getState(): OptimizerState {
-    return { kind: this.kind, step: this.steps, slots: this.slots.export() };
-  }
-
-  setState(state: OptimizerState): void {
-    if (state.kind !== this.kind) throw new Error(`optimizer state is for ${state.kind}, this optimizer is ${this.kind}`);
-    this.steps = state.step;
-    this.slots.import(state.slots);
-  }
-
-  dispose(): void {
-    this.slots.dispose();
   }
 }

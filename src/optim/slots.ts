@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { OptimizerState } from './optimizer.js';
+import type { Optimizer, OptimizerState } from './optimizer.js';
 
 /** Named per-parameter buffers of an optimizer (momentum, moments), with export/import. */
 export class Slots {
@@ -31,5 +31,28 @@ export class Slots {
   dispose(): void {
     for (const v of this.map.values()) v.dispose();
     this.map.clear();
+  }
+}
+
+/** Base of optimizers whose state is a step count plus named slots; subclasses implement `step`. */
+export abstract class SlotOptimizer implements Optimizer {
+  abstract readonly kind: string;
+  protected readonly slots = new Slots();
+  protected steps = 0;
+
+  abstract step(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>): void;
+
+  getState(): OptimizerState {
+    return { kind: this.kind, step: this.steps, slots: this.slots.export() };
+  }
+
+  setState(state: OptimizerState): void {
+    if (state.kind !== this.kind) throw new Error(`optimizer state is for ${state.kind}, this optimizer is ${this.kind}`);
+    this.steps = state.step;
+    this.slots.import(state.slots);
+  }
+
+  dispose(): void {
+    this.slots.dispose();
   }
 }

@@ -1,14 +1,11 @@
 import {
-  backend_util,
   type Conv2DBackpropFilterAttrs,
   type KernelBackend,
   type KernelConfig,
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { KernelRunner } from '../kernel_runner.js';
-
-type Shape4 = [number, number, number, number];
+import { KernelRunner, nhwcConvInfo } from '../kernel_runner.js';
 
 /**
  * Filter gradient of an NHWC convolution as one forward convolution, so it runs on the backend's
@@ -19,18 +16,8 @@ type Shape4 = [number, number, number, number];
 export function conv2dBackpropFilterViaConv(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
-    if (dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter: only NHWC is supported, got ${dataFormat}`);
-    const info = backend_util.computeConv2DInfo(
-      x.shape as Shape4,
-      filterShape,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const { filterShape, ...conv } = attrs as unknown as Conv2DBackpropFilterAttrs;
+    const info = nhwcConvInfo('Conv2DBackpropFilter', x.shape, filterShape, conv);
     const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
     const { filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
     const r = new KernelRunner(backend as KernelBackend, backendName);

@@ -1,14 +1,11 @@
 import {
-  backend_util,
   type Conv2DBackpropInputAttrs,
   type KernelBackend,
   type KernelConfig,
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { KernelRunner } from '../kernel_runner.js';
-
-type Shape4 = [number, number, number, number];
+import { KernelRunner, nhwcConvInfo } from '../kernel_runner.js';
 
 /**
  * Input gradient of an NHWC convolution (also the forward pass of a transposed convolution) on
@@ -20,18 +17,8 @@ type Shape4 = [number, number, number, number];
 export function conv2dBackpropInputViaConv(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Conv2DBackpropInputAttrs;
-    if (dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropInput: only NHWC is supported, got ${dataFormat}`);
-    const info = backend_util.computeConv2DInfo(
-      inputShape,
-      filter.shape as Shape4,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const { inputShape, ...conv } = attrs as unknown as Conv2DBackpropInputAttrs;
+    const info = nhwcConvInfo('Conv2DBackpropInput', inputShape, filter.shape, conv);
     const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padInfo } = info;
     const r = new KernelRunner(backend as KernelBackend, backendName);
