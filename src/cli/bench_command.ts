@@ -32,7 +32,7 @@ export function registerBench(program: Command): void {
         for (const workers of workerCounts) {
           process.stderr.write(`bench ${config.name} batch ${config.batch}, ${workers} worker(s)... `);
           const row = await benchRow(config, workers, opts.backend);
-          process.stderr.write(`${row.imagesPerSecond.toFixed(2)} img/s, peak RSS ${row.peakRssMiB.toFixed(0)} MiB\n`);
+          process.stderr.write(`${row.imagesPerSecond.toPrecision(3)} img/s, peak RSS ${row.peakRssMiB.toFixed(0)} MiB\n`);
           rows.push(row);
         }
       }
@@ -52,8 +52,8 @@ export function benchTable(rows: BenchRow[]): string {
       r.config,
       String(r.batch),
       String(r.workers),
-      r.imagesPerSecond.toFixed(2),
-      r.torchImagesPerSecond?.toFixed(2) ?? '-',
+      r.imagesPerSecond.toPrecision(3),
+      r.torchImagesPerSecond?.toPrecision(3) ?? '-',
       r.ratioToTorch === undefined ? '-' : `${r.ratioToTorch.toFixed(2)}x`,
       r.peakRssMiB.toFixed(0),
       (r.ampNormShare * 100).toFixed(1),

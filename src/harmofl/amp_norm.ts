@@ -47,11 +47,12 @@ export class AmpNorm {
    */
   observe(x: tf.Tensor4D): void {
     if (this.frozen) return;
-    const batchAmp = meanAmplitude(toPlanes(x), x.shape[3]);
     const running = this.runningAmp.dataSync();
     const empty = running.every((v) => v === 0);
     const m = this.options.momentum;
+    // Decide before the FFT: with momentum 0 only the first batch is ever used.
     if (!empty && m === 0) return;
+    const batchAmp = meanAmplitude(toPlanes(x), x.shape[3]);
     const next = empty ? Float32Array.from(batchAmp) : Float32Array.from(running, (r, i) => (1 - m) * r + m * batchAmp[i]!);
     tf.tidy(() => this.runningAmp.assign(tf.tensor(next, this.shape)));
   }
