@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerBench } from './bench_command.js';
 import { registerInfo } from './info_command.js';
+import { registerData } from './data_command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -14,6 +15,7 @@ program
   .showHelpAfterError();
 registerBench(program);
 registerInfo(program);
+registerData(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`harmofl: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -1,0 +1,191 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { DataError, readImage } from './image_codec.js';
+import { LruCache } from './lru_cache.js';
+import { SPLITS, type Image, type Sample, type SampleSource, type Split } from './sample.js';
+
+/** What a federation trains: a class per image, or a class per pixel. */
+export type Task = 'classification' | 'segmentation';
+
+/** A site's three splits. */
+export interface SiteData {
+  name: string;
+  train: SampleSource;
+  val: SampleSource;
+  test: SampleSource;
+}
+
+/** A federation read from disk: one entry per site. */
+export interface Federation {
+  task: Task;
+  numClasses: number;
+  sites: SiteData[];
+  /** Bytes of decoded samples held now (bounded by `cacheBytes`). */
+  cachedBytes(): number;
+}
+
+export interface ManifestOptions {
+  /** Inferred from the labels when absent: integers mean classification, paths segmentation. */
+  task?: Task;
+  /** Segmentation: mask pixel value to class index; default any non-zero pixel is class 1. */
+  classMap?: Record<number, number>;
+  /** Classification: labels must lie in 0..numClasses-1 (default: the largest label + 1). */
+  numClasses?: number;
+  /** Keep every site's full training set; default cuts each to the smallest site's (as the reference). */
+  imbalance?: boolean;
+  /** Decoded-sample cache bound in bytes (default 256 MiB). */
+  cacheBytes?: number;
+}
+
+/** Fraction of a site's train rows that become validation when the manifest gives it none (the reference's last 20%). */
+export const VAL_FRACTION = 0.2;
+
+interface Row {
+  site: string;
+  split: Split;
+  image: string;
+  label: string;
+  line: number;
+}
+
+/** Lazily decoded rows of one site and split, sharing one bounded cache. */
+class RowSource implements SampleSource {
+  constructor(
+    readonly site: string,
+    readonly split: Split,
+    private readonly rows: Row[],
+    private readonly load: (row: Row) => Promise<Sample>,
+  ) {}
+
+  get size(): number {
+    return this.rows.length;
+  }
+
+  labelOf(index: number): number | undefined {
+    const label = this.rows[index]?.label;
+    return label !== undefined && /^\d+$/.test(label) ? Number(label) : undefined;
+  }
+
+  get(index: number): Promise<Sample> {
+    const row = this.rows[index];
+    if (row === undefined) throw new RangeError(`${this.site}/${this.split}: index ${index} outside 0..${this.rows.length - 1}`);
+    return this.load(row);
+  }
+}
+
+const imageBytes = (s: Sample): number => s.image.data.byteLength + (typeof s.label === 'number' ? 0 : s.label.byteLength);
+
+/** Reads `dir/manifest.csv` (columns site,split,image,label), checking every row and file before returning. */
+export async function loadManifestFederation(dir: string, options: ManifestOptions = {}): Promise<Federation> {
+  const file = path.join(dir, 'manifest.csv');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new DataError(file, 'not found: a manifest federation is a directory with manifest.csv (columns site,split,image,label)');
+  }
+  let records: Record<string, string>[];
+  try {
+    records = parse(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
+  } catch (e) {
+    throw new DataError(file, `not valid CSV (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const missing = ['site', 'split', 'image', 'label'].filter((c) => records.length > 0 && !(c in records[0]!));
+  if (records.length === 0) throw new DataError(file, 'has no rows');
+  if (missing.length > 0) throw new DataError(file, `missing column(s) ${missing.join(', ')}; expected site,split,image,label`);
+  const rows: Row[] = records.map((r, i) => {
+    const line = i + 2;
+    if (!(SPLITS as readonly string[]).includes(r['split']!)) throw new DataError(file, `line ${line}: unknown split "${r['split']}" (use train, val or test)`);
+    return { site: r['site']!, split: r['split'] as Split, image: r['image']!, label: r['label']!, line };
+  });
+  const integer = /^\d+$/;
+  const task: Task = options.task ?? (rows.every((r) => integer.test(r.label)) ? 'classification' : 'segmentation');
+  let numClasses: number;
+  if (task === 'classification') {
+    for (const r of rows) if (!integer.test(r.label)) throw new DataError(file, `line ${r.line}: label "${r.label}" is not a class index`);
+    numClasses = options.numClasses ?? Math.max(...rows.map((r) => Number(r.label))) + 1;
+    for (const r of rows)
+      if (Number(r.label) >= numClasses) throw new DataError(file, `line ${r.line}: label ${r.label} outside the ${numClasses} classes 0..${numClasses - 1}`);
+  } else {
+    numClasses = options.classMap === undefined ? 2 : Math.max(...Object.values(options.classMap)) + 1;
+  }
+  await checkFilesExist(dir, rows, task);
+
+  const cache = new LruCache<Sample>(options.cacheBytes ?? 256 * 2 ** 20, imageBytes);
+  const load = async (row: Row): Promise<Sample> => {
+    const key = `${row.line}`;
+    const hit = cache.get(key);
+    if (hit !== undefined) return hit;
+    const image = await readImage(path.join(dir, row.image));
+    const sample: Sample = { image, label: task === 'classification' ? Number(row.label) : await readMask(dir, row, image, options.classMap) };
+    cache.set(key, sample);
+    return sample;
+  };
+
+  const siteNames = [...new Set(rows.map((r) => r.site))];
+  const perSite = siteNames.map((name) => {
+    const of = (split: Split): Row[] => rows.filter((r) => r.site === name && r.split === split);
+    let train = of('train');
+    let val = of('val');
+    if (train.length === 0) throw new DataError(file, `site ${name} has no training rows`);
+    if (val.length === 0) {
+      const cut = train.length - Math.floor(train.length * VAL_FRACTION);
+      val = train.slice(cut);
+      train = train.slice(0, cut);
+    }
+    return { name, train, val, test: of('test') };
+  });
+  if (!options.imbalance) {
+    const smallest = Math.min(...perSite.map((s) => s.train.length));
+    for (const s of perSite) s.train = s.train.slice(0, smallest);
+  }
+  return {
+    task,
+    numClasses,
+    cachedBytes: () => cache.bytes,
+    sites: perSite.map((s) => ({
+      name: s.name,
+      train: new RowSource(s.name, 'train', s.train, load),
+      val: new RowSource(s.name, 'val', s.val, load),
+      test: new RowSource(s.name, 'test', s.test, load),
+    })),
+  };
+}
+
+/** Every referenced file must exist: checked up front, so a run does not fail hours in. */
+async function checkFilesExist(dir: string, rows: Row[], task: Task): Promise<void> {
+  const files = rows.flatMap((r) => (task === 'segmentation' ? [r.image, r.label] : [r.image]));
+  const BATCH = 256;
+  for (let i = 0; i < files.length; i += BATCH) {
+    await Promise.all(
+      files.slice(i, i + BATCH).map(async (f) => {
+        const full = path.join(dir, f);
+        try {
+          if (!(await stat(full)).isFile()) throw new Error('not a file');
+        } catch {
+          throw new DataError(full, 'file not found (listed in manifest.csv)');
+        }
+      }),
+    );
+  }
+}
+
+/** Reads a mask image as class indices: non-zero is foreground unless a class map says otherwise. */
+async function readMask(dir: string, row: Row, image: Image, classMap: Record<number, number> | undefined): Promise<Uint8Array> {
+  const file = path.join(dir, row.label);
+  const mask = await readImage(file);
+  if (mask.height !== image.height || mask.width !== image.width)
+    throw new DataError(file, `mask is ${mask.width}x${mask.height}, its image ${row.image} is ${image.width}x${image.height}`);
+  const out = new Uint8Array(mask.height * mask.width);
+  for (let i = 0; i < out.length; i++) {
+    const v = mask.data[i * mask.channels]!;
+    if (classMap === undefined) out[i] = v !== 0 ? 1 : 0;
+    else {
+      const c = classMap[v];
+      if (c === undefined) throw new DataError(file, `pixel value ${v} is not in the class map`);
+      out[i] = c;
+    }
+  }
+  return out;
+}
