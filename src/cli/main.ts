@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { registerBench } from './bench_command.js';
 import { registerInfo } from './info_command.js';
 import { registerData } from './data_command.js';
+import { registerSynth } from './synth_command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -16,6 +17,7 @@ program
 registerBench(program);
 registerInfo(program);
 registerData(program);
+registerSynth(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`harmofl: ${e instanceof Error ? e.message : String(e)}\n`);

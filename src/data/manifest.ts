@@ -21,6 +21,8 @@ export interface Federation {
   task: Task;
   numClasses: number;
   sites: SiteData[];
+  /** Factor from stored values to model input (1/255: images scaled to [0, 1]; 1: kept as stored). */
+  inputScale: number;
   /** Bytes of decoded samples held now (bounded by `cacheBytes`). */
   cachedBytes(): number;
 }
@@ -40,14 +42,6 @@ export interface ManifestOptions {
 
 /** Fraction of a site's train rows that become validation when the manifest gives it none (the reference's last 20%). */
 export const VAL_FRACTION = 0.2;
-
-interface Row {
-  site: string;
-  split: Split;
-  image: string;
-  label: string;
-  line: number;
-}
 
 /** Lazily decoded rows of one site and split, sharing one bounded cache. */
 class RowSource implements SampleSource {
@@ -76,6 +70,15 @@ class RowSource implements SampleSource {
 
 const imageBytes = (s: Sample): number => s.image.data.byteLength + (typeof s.label === 'number' ? 0 : s.label.byteLength);
 
+/** A listed example: paths relative to the federation directory; `line` locates it in `source`. */
+export interface Row {
+  site: string;
+  split: Split;
+  image: string;
+  label: string;
+  line: number;
+}
+
 /** Reads `dir/manifest.csv` (columns site,split,image,label), checking every row and file before returning. */
 export async function loadManifestFederation(dir: string, options: ManifestOptions = {}): Promise<Federation> {
   const file = path.join(dir, 'manifest.csv');
@@ -85,32 +88,47 @@ export async function loadManifestFederation(dir: string, options: ManifestOptio
   } catch {
     throw new DataError(file, 'not found: a manifest federation is a directory with manifest.csv (columns site,split,image,label)');
   }
+  const records = parseCsv(text, file, ['site', 'split', 'image', 'label']);
+  const rows: Row[] = records.map((r, i) => {
+    const line = i + 2;
+    if (!(SPLITS as readonly string[]).includes(r['split']!)) throw new DataError(file, `line ${line}: unknown split "${r['split']}" (use train, val or test)`);
+    return { site: r['site']!, split: r['split'] as Split, image: r['image']!, label: r['label']!, line };
+  });
+  return buildFederation(dir, file, rows, options, 1 / 255);
+}
+
+/** Parses CSV text with a header row; `required` columns must be present. */
+export function parseCsv(text: string, file: string, required: string[]): Record<string, string>[] {
   let records: Record<string, string>[];
   try {
     records = parse(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
   } catch (e) {
     throw new DataError(file, `not valid CSV (${e instanceof Error ? e.message : String(e)})`);
   }
-  const missing = ['site', 'split', 'image', 'label'].filter((c) => records.length > 0 && !(c in records[0]!));
   if (records.length === 0) throw new DataError(file, 'has no rows');
-  if (missing.length > 0) throw new DataError(file, `missing column(s) ${missing.join(', ')}; expected site,split,image,label`);
-  const rows: Row[] = records.map((r, i) => {
-    const line = i + 2;
-    if (!(SPLITS as readonly string[]).includes(r['split']!)) throw new DataError(file, `line ${line}: unknown split "${r['split']}" (use train, val or test)`);
-    return { site: r['site']!, split: r['split'] as Split, image: r['image']!, label: r['label']!, line };
-  });
+  const missing = required.filter((c) => !(c in records[0]!));
+  if (missing.length > 0) throw new DataError(file, `missing column(s) ${missing.join(', ')}; expected ${required.join(',')}`);
+  return records;
+}
+
+/**
+ * The federation of image-file rows: task and classes checked, files checked, validation taken
+ * from the last 20% of train where a site has none, balanced train sets, lazy decoding through one
+ * bounded cache. `source` is the listing file errors point to.
+ */
+export async function buildFederation(dir: string, source: string, rows: Row[], options: ManifestOptions, inputScale: number): Promise<Federation> {
   const integer = /^\d+$/;
   const task: Task = options.task ?? (rows.every((r) => integer.test(r.label)) ? 'classification' : 'segmentation');
   let numClasses: number;
   if (task === 'classification') {
-    for (const r of rows) if (!integer.test(r.label)) throw new DataError(file, `line ${r.line}: label "${r.label}" is not a class index`);
+    for (const r of rows) if (!integer.test(r.label)) throw new DataError(source, `line ${r.line}: label "${r.label}" is not a class index`);
     numClasses = options.numClasses ?? Math.max(...rows.map((r) => Number(r.label))) + 1;
     for (const r of rows)
-      if (Number(r.label) >= numClasses) throw new DataError(file, `line ${r.line}: label ${r.label} outside the ${numClasses} classes 0..${numClasses - 1}`);
+      if (Number(r.label) >= numClasses) throw new DataError(source, `line ${r.line}: label ${r.label} outside the ${numClasses} classes 0..${numClasses - 1}`);
   } else {
     numClasses = options.classMap === undefined ? 2 : Math.max(...Object.values(options.classMap)) + 1;
   }
-  await checkFilesExist(dir, rows, task);
+  await checkFilesExist(dir, source, rows, task);
 
   const cache = new LruCache<Sample>(options.cacheBytes ?? 256 * 2 ** 20, imageBytes);
   const load = async (row: Row): Promise<Sample> => {
@@ -128,7 +146,7 @@ export async function loadManifestFederation(dir: string, options: ManifestOptio
     const of = (split: Split): Row[] => rows.filter((r) => r.site === name && r.split === split);
     let train = of('train');
     let val = of('val');
-    if (train.length === 0) throw new DataError(file, `site ${name} has no training rows`);
+    if (train.length === 0) throw new DataError(source, `site ${name} has no training rows`);
     if (val.length === 0) {
       const cut = train.length - Math.floor(train.length * VAL_FRACTION);
       val = train.slice(cut);
@@ -143,6 +161,7 @@ export async function loadManifestFederation(dir: string, options: ManifestOptio
   return {
     task,
     numClasses,
+    inputScale,
     cachedBytes: () => cache.bytes,
     sites: perSite.map((s) => ({
       name: s.name,
@@ -154,7 +173,7 @@ export async function loadManifestFederation(dir: string, options: ManifestOptio
 }
 
 /** Every referenced file must exist: checked up front, so a run does not fail hours in. */
-async function checkFilesExist(dir: string, rows: Row[], task: Task): Promise<void> {
+async function checkFilesExist(dir: string, source: string, rows: Row[], task: Task): Promise<void> {
   const files = rows.flatMap((r) => (task === 'segmentation' ? [r.image, r.label] : [r.image]));
   const BATCH = 256;
   for (let i = 0; i < files.length; i += BATCH) {
@@ -164,7 +183,7 @@ async function checkFilesExist(dir: string, rows: Row[], task: Task): Promise<vo
         try {
           if (!(await stat(full)).isFile()) throw new Error('not a file');
         } catch {
-          throw new DataError(full, 'file not found (listed in manifest.csv)');
+          throw new DataError(full, `file not found (listed in ${path.basename(source)})`);
         }
       }),
     );
