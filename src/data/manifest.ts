@@ -4,6 +4,7 @@ import { parse } from 'csv-parse/sync';
 import { DataError, readImage } from './image_codec.js';
 import { LruCache } from './lru_cache.js';
 import { SPLITS, type Image, type Sample, type SampleSource, type Split } from './sample.js';
+import { resizeBilinear, resizeNearest } from './resize.js';
 
 /** What a federation trains: a class per image, or a class per pixel. */
 export type Task = 'classification' | 'segmentation';
@@ -38,6 +39,8 @@ export interface ManifestOptions {
   imbalance?: boolean;
   /** Decoded-sample cache bound in bytes (default 256 MiB). */
   cacheBytes?: number;
+  /** Resize every image (bilinear) and mask (nearest) to this [height, width]. */
+  resize?: [number, number];
 }
 
 /** Fraction of a site's train rows that become validation when the manifest gives it none (the reference's last 20%). */
@@ -135,8 +138,9 @@ export async function buildFederation(dir: string, source: string, rows: Row[], 
     const key = `${row.line}`;
     const hit = cache.get(key);
     if (hit !== undefined) return hit;
-    const image = await readImage(path.join(dir, row.image));
-    const sample: Sample = { image, label: task === 'classification' ? Number(row.label) : await readMask(dir, row, image, options.classMap) };
+    const decoded = await readImage(path.join(dir, row.image));
+    const label = task === 'classification' ? Number(row.label) : await readMask(dir, row, decoded, options.classMap);
+    const sample = options.resize === undefined ? { image: decoded, label } : resizeSample({ image: decoded, label }, options.resize);
     cache.set(key, sample);
     return sample;
   };
@@ -207,4 +211,13 @@ async function readMask(dir: string, row: Row, image: Image, classMap: Record<nu
     }
   }
   return out;
+}
+
+/** A sample resized to [height, width]: bilinear image, nearest-neighbour mask. */
+function resizeSample(sample: Sample, [height, width]: [number, number]): Sample {
+  const { image, label } = sample;
+  return {
+    image: resizeBilinear(image, height, width),
+    label: typeof label === 'number' ? label : resizeNearest(label, image.height, image.width, height, width),
+  };
 }

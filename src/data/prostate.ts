@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Rng } from '../engine/rng.js';
 import { DataError } from './image_codec.js';
@@ -15,6 +15,21 @@ export const PROSTATE_SPLIT = { train: 0.64, val: 0.16 };
 export interface ProstateOptions extends Pick<ManifestOptions, 'imbalance' | 'cacheBytes'> {
   /** Seed of each site's slice permutation (default 0). */
   seed?: number;
+  /**
+   * A JSON index file fixing the splits instead of the permutation:
+   * `{"SITE": {"train": ["Case00:3", ...], "val": [...], "test": [...]}}` (case name : slice).
+   */
+  splitFile?: string;
+}
+
+type SplitIndex = Record<string, Partial<Record<Split, string[]>>>;
+
+async function readSplitIndex(file: string): Promise<SplitIndex> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as SplitIndex;
+  } catch (e) {
+    throw new DataError(file, `cannot read the split index (${e instanceof Error ? e.message : String(e)})`);
+  }
 }
 
 interface Case {
@@ -103,6 +118,7 @@ export async function loadProstateFederation(dir: string, options: ProstateOptio
     return windowed;
   };
   const sites: Array<{ name: string; parts: Record<Split, Array<[Case, number]>> }> = [];
+  const index = options.splitFile === undefined ? undefined : await readSplitIndex(options.splitFile);
   for (const site of entries) {
     const siteDir = path.join(dir, site);
     const files = await readdir(siteDir);
@@ -123,6 +139,17 @@ export async function loadProstateFederation(dir: string, options: ProstateOptio
       for (let z = 0; z < c.dims[2]; z++) if (c.mask.subarray(z * plane, (z + 1) * plane).some((v) => v > 0)) slices.push([c, z]);
     }
     if (slices.length === 0) throw new DataError(siteDir, 'no slice of any case has foreground in its mask');
+    if (index !== undefined) {
+      const byKey = new Map(slices.map((s) => [`${s[0].name}:${s[1]}`, s]));
+      const pick = (split: Split): Array<[Case, number]> =>
+        (index[site]?.[split] ?? []).map((key) => {
+          const found = byKey.get(key);
+          if (found === undefined) throw new DataError(options.splitFile!, `${site}/${split}: "${key}" is not a foreground slice of this site`);
+          return found;
+        });
+      sites.push({ name: site, parts: { train: pick('train'), val: pick('val'), test: pick('test') } });
+      continue;
+    }
     new Rng(options.seed ?? 0).shuffle(slices);
     const nTrain = Math.floor(slices.length * PROSTATE_SPLIT.train);
     const nVal = Math.floor(slices.length * PROSTATE_SPLIT.val);

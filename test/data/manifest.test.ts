@@ -92,3 +92,19 @@ test('summary gives rows per split, image size and class balance per site', asyn
   const [s] = await summarizeFederation(fed);
   assert.deepEqual(s, { site: 'A', counts: { train: 3, val: 1, test: 1 }, imageSize: '6x5x3', classBalance: '0: 33%, 1: 67%' });
 });
+
+test('JPEG images decode as RGB, and resize gives bilinear images and nearest-neighbour masks', async () => {
+  const { default: jpeg } = await import('jpeg-js');
+  const dir = await federationDir(['S,train,photo.jpg,mask.png', 'S,val,photo.jpg,mask.png'], []);
+  const rgba = new Uint8Array(8 * 4 * 4).fill(200);
+  await writeFile(path.join(dir, 'photo.jpg'), jpeg.encode({ data: rgba, width: 8, height: 4 }, 95).data);
+  await writePng(path.join(dir, 'mask.png'), 8, 4, 1, (x) => (x < 4 ? 0 : 9));
+  const fed = await loadManifestFederation(dir, { resize: [8, 16] });
+  const s = await fed.sites[0]!.train.get(0);
+  assert.deepEqual([s.image.height, s.image.width, s.image.channels], [8, 16, 3]);
+  assert.ok(Math.abs(s.image.data[0]! - 200) <= 2, `JPEG value ${s.image.data[0]}`);
+  assert.deepEqual(Array.from((s.label as Uint8Array).slice(0, 16)), [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]);
+  const { resizeBilinear } = await import('../../src/data/resize.js');
+  const up = resizeBilinear({ data: Float32Array.from([0, 10]), height: 1, width: 2, channels: 1 }, 1, 4);
+  assert.deepEqual(Array.from(up.data), [0, 2.5, 7.5, 10]);
+});

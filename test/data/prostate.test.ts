@@ -66,6 +66,13 @@ test('prostate federation: foreground slices only, 3-slice stacks, masks > 1 bec
   const again = await loadProstateFederation(dir, { imbalance: true });
   assert.deepEqual((await again.sites[0]!.test.get(0)).label, (await bidmc.test.get(0)).label, 'same seed, same split');
 
+  const indexFile = path.join(dir, 'splits.json');
+  await writeFile(indexFile, JSON.stringify({ BIDMC: { train: ['Case00:1', 'Case00:2'], val: ['Case01:9'], test: ['Case00:8'] }, HK: { train: ['Case00:0'] } }));
+  const fixed = await loadProstateFederation(dir, { splitFile: indexFile, imbalance: true });
+  assert.deepEqual(fixed.sites.map((x) => [x.train.size, x.val.size, x.test.size]), [[2, 1, 1], [1, 0, 0]]);
+  await writeFile(indexFile, JSON.stringify({ BIDMC: { train: ['Case00:0'] } }));
+  await assert.rejects(loadProstateFederation(dir, { splitFile: indexFile }), /splits\.json: BIDMC\/train: "Case00:0" is not a foreground slice/);
+
   const bad = await mkdtemp(path.join(tmpdir(), 'harmofl-prostate-bad-'));
   await site(bad, 'UCL', [{ image: [16, 16, 9], mask: shape, fg: [1, 2, 3, 4, 5] }]);
   const fedBad = await loadProstateFederation(bad);
