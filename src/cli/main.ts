@@ -5,6 +5,7 @@ import { registerBench } from './bench_command.js';
 import { registerInfo } from './info_command.js';
 import { registerData } from './data_command.js';
 import { registerSynth } from './synth_command.js';
+import { registerTrain } from './train_command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -18,6 +19,7 @@ registerBench(program);
 registerInfo(program);
 registerData(program);
 registerSynth(program);
+registerTrain(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`harmofl: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -8,6 +8,8 @@ export interface AmpNormOptions {
   L: number;
   /** EMA momentum of the running amplitude; 0 keeps the first batch's amplitude (the released code's effective value). */
   momentum: number;
+  /** False makes the layer an identity (strategies without AmpNorm); default true. */
+  enabled?: boolean;
 }
 
 /** The released code's behaviour: DC only, running amplitude fixed by the first batch. */
@@ -46,7 +48,7 @@ export class AmpNorm {
    * later ones update it as an EMA with `momentum` (0: never moves, as the released code).
    */
   observe(x: tf.Tensor4D): void {
-    if (this.frozen) return;
+    if (this.frozen || this.options.enabled === false) return;
     const running = this.runningAmp.dataSync();
     const empty = running.every((v) => v === 0);
     const m = this.options.momentum;
@@ -59,6 +61,8 @@ export class AmpNorm {
 
   /** Normalizes an NHWC batch toward the running amplitude (no gradient flows through it). */
   apply(x: tf.Tensor4D): tf.Tensor4D {
+    // A new tensor even when disabled: callers dispose what this returns.
+    if (this.options.enabled === false) return tf.clone(x);
     return this.options.L === 0 ? this.shiftDc(x) : this.applyFft(x);
   }
 

@@ -13,11 +13,16 @@ export function taskLoss(model: Model, logits: tf.Tensor, labels: tf.Tensor): tf
 /**
  * One HarmoFL client step on a batch: AmpNorm folds the batch into its running amplitude and
  * normalizes it once, then the perturbed optimizer runs its passes on the normalized batch.
+ * `regularizer` adds a term to the loss (FedProx's proximal term).
  */
-export function trainStep(model: Model, optimizer: WeightPerturbation, x: tf.Tensor4D, labels: tf.Tensor): PerturbedStepResult {
+export function trainStep(model: Model, optimizer: WeightPerturbation, x: tf.Tensor4D, labels: tf.Tensor, regularizer?: () => tf.Scalar): PerturbedStepResult {
   const input = normalizeInput(model, x, true);
+  const loss = (): tf.Scalar => {
+    const task = taskLoss(model, model.network(input), labels);
+    return regularizer === undefined ? task : tf.add(task, regularizer());
+  };
   try {
-    return optimizer.step(() => taskLoss(model, model.network(input), labels), model.params.trainable());
+    return optimizer.step(loss, model.params.trainable());
   } finally {
     input.dispose();
   }

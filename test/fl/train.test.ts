@@ -1,0 +1,109 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { initBackend } from '../../src/engine/backend.js';
+import { WorkerPool } from '../../src/engine/worker_pool.js';
+import { writeSyntheticFederations } from '../../src/data/synthetic.js';
+import { loadFederation } from '../../src/data/federation.js';
+import { federatedTraining, type TrainConfig, type TrainSummary } from '../../src/fl/simulation.js';
+import { STRATEGY_NAMES, usesAmpNorm, type StrategyName } from '../../src/fl/strategies.js';
+
+let dirs: Record<'camelyon' | 'prostate' | 'nuclei', string>;
+let pool: WorkerPool;
+
+before(async () => {
+  await initBackend('wasm');
+  dirs = await writeSyntheticFederations(await mkdtemp(path.join(tmpdir(), 'harmofl-fl-')), {
+    sites: 2,
+    patchesPerSite: 12,
+    patchSize: 16,
+    casesPerSite: 1,
+    volumeSize: 16,
+    slices: 6,
+    imagesPerSite: 8,
+    imageSize: 16,
+    seed: 1,
+  });
+  pool = new WorkerPool(2, 'wasm');
+  await pool.ready();
+});
+
+after(async () => {
+  await pool.close();
+});
+
+async function run(strategy: StrategyName, data: string, out: string, seed = 0): Promise<TrainSummary> {
+  const fed = await loadFederation(data);
+  const classification = fed.task === 'classification';
+  const config: TrainConfig = {
+    data: { dir: data, format: classification ? 'camelyon' : 'manifest', imbalance: false, seed },
+    strategy,
+    alpha: 0.05,
+    mu: 0.01,
+    rounds: 2,
+    localEpochs: 1,
+    batch: 4,
+    optimizer: { kind: classification ? 'sgd' : 'adam', lr: classification ? 0.05 : 1e-3, momentum: 0.9, weightDecay: 1e-4 },
+    model: {
+      config: classification
+        ? { kind: 'densenet', inputShape: [3, 16, 16], growthRate: 4, blockConfig: [2, 2], numInitFeatures: 8, bnSize: 2, numClasses: 2 }
+        : { kind: 'unet', inputShape: [3, 16, 16], initFeatures: 2, outChannels: 2 },
+      amp: { L: 0, momentum: 0, enabled: usesAmpNorm(strategy) },
+    },
+    seed,
+    weighting: 'uniform',
+    augment: !classification,
+    out,
+  };
+  const gen = federatedTraining(config, fed, pool);
+  for (;;) {
+    const next = await gen.next();
+    if (next.done === true) return next.value;
+  }
+}
+
+for (const strategy of STRATEGY_NAMES) {
+  test(`${strategy}: two rounds on a tiny federation give finite metrics and write every output`, async () => {
+    const out = await mkdtemp(path.join(tmpdir(), `harmofl-${strategy}-`));
+    const summary = await run(strategy, dirs.camelyon, out);
+    assert.equal(summary.strategy, strategy);
+    assert.equal(summary.metric, 'accuracy');
+    assert.ok(Number.isFinite(summary.meanTest) && summary.meanTest >= 0 && summary.meanTest <= 1);
+    assert.deepEqual(Object.keys(summary.perSiteTest), ['hospital0', 'hospital1']);
+    assert.deepEqual((await readdir(out)).sort(), ['best.hflm', 'latest.hflm', 'metrics.jsonl', 'summary.json']);
+    const lines = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { sites: Record<string, { trainLoss: number }> });
+    assert.equal(lines.length, 2);
+    for (const l of lines) for (const s of Object.values(l.sites)) assert.ok(Number.isFinite(s.trainLoss));
+  });
+}
+
+test('segmentation (manifest masks) trains with Dice as the metric', async () => {
+  const summary = await run('harmofl', dirs.nuclei, await mkdtemp(path.join(tmpdir(), 'harmofl-seg-')));
+  assert.equal(summary.metric, 'dice');
+  assert.ok(Number.isFinite(summary.meanTest));
+});
+
+test('the same seed and worker count give identical metrics', async () => {
+  const a = await run('harmofl', dirs.camelyon, await mkdtemp(path.join(tmpdir(), 'harmofl-det-a-')), 7);
+  const b = await run('harmofl', dirs.camelyon, await mkdtemp(path.join(tmpdir(), 'harmofl-det-b-')), 7);
+  assert.deepEqual(a.perSiteTest, b.perSiteTest);
+  const la = await readFile(path.join(a.config.out, 'metrics.jsonl'), 'utf8');
+  const lb = await readFile(path.join(b.config.out, 'metrics.jsonl'), 'utf8');
+  const strip = (t: string): unknown[] => t.trim().split('\n').map((l) => { const { seconds: _s, elapsedSeconds: _e, ...rest } = JSON.parse(l) as Record<string, unknown>; return rest; });
+  assert.deepEqual(strip(la), strip(lb));
+});
+
+test('harmofl train rejects a model that does not fit the task, and impossible values, with clear messages', async () => {
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const exec = promisify(execFile);
+  await assert.rejects(exec('node', [cli, 'train', '--data', dirs.camelyon, '--model', 'unet', '--rounds', '1', '--workers', '1']), (e: { stderr: string }) =>
+    /--model unet does not fit a classification federation/.test(e.stderr),
+  );
+  await assert.rejects(exec('node', [cli, 'train', '--data', dirs.camelyon, '--rounds', '0']), (e: { stderr: string }) => /--rounds takes a positive integer, got "0"/.test(e.stderr));
+  await assert.rejects(exec('node', [cli, 'train', '--data', dirs.camelyon, '--strategy', 'fedfoo']), (e: { stderr: string }) => /--strategy: choose one of/.test(e.stderr));
+});
