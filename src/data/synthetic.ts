@@ -19,6 +19,8 @@ export interface SynthOptions {
   /** Manifest (nuclei-style) segmentation images per site, and their side (a multiple of 16). */
   imagesPerSite: number;
   imageSize: number;
+  /** Strength of the site shifts: 0 makes every site look alike (a control), 1 is the default. */
+  shift: number;
   seed: number;
 }
 
@@ -31,6 +33,7 @@ export const SYNTH_DEFAULTS: SynthOptions = {
   slices: 12,
   imagesPerSite: 64,
   imageSize: 48,
+  shift: 1,
   seed: 0,
 };
 
@@ -49,18 +52,18 @@ export interface SiteShift {
   smoothNoise: boolean;
 }
 
-/** Site `i`'s shift; site 0 is close to neutral, later sites drift further. */
-export function siteShift(i: number, seed: number): SiteShift {
+/** Site `i`'s shift at `strength` (0: none); site 0 is close to neutral, later sites drift further. */
+export function siteShift(i: number, seed: number, strength = 1): SiteShift {
   const rng = new Rng(seed * 7919 + i * 104729 + 1);
-  const s = Math.min(1, i / 3);
+  const s = Math.min(1, i / 3) * strength;
   const jitter = (): number => (rng.uniform() * 2 - 1) * s;
   return {
-    gain: [1 + 0.35 * jitter(), 1 + 0.35 * jitter(), 1 + 0.35 * jitter()],
-    gamma: 1 + 0.5 * jitter(),
-    offset: 0.15 * jitter(),
-    blur: i % 3,
-    noise: 0.02 + 0.06 * s * rng.uniform(),
-    smoothNoise: i % 2 === 1,
+    gain: [1 + 0.5 * jitter(), 1 + 0.5 * jitter(), 1 + 0.5 * jitter()],
+    gamma: 1 + 0.7 * jitter(),
+    offset: 0.2 * jitter(),
+    blur: strength > 0 ? i % 3 : 0,
+    noise: 0.03 + 0.1 * s * rng.uniform(),
+    smoothNoise: strength > 0 && i % 2 === 1,
   };
 }
 
@@ -110,16 +113,20 @@ function disks(h: number, w: number, count: number, rMin: number, rMax: number, 
   }
 }
 
-/** A clean histology-like patch: tumor patches are crowded with small dark nuclei, normal ones hold a few large pale cells. */
+/**
+ * A clean histology-like patch: nuclei of the same stain on textured stroma; tumor patches hold
+ * more and slightly smaller nuclei than normal ones (counts overlap little, so the label is
+ * learnable but takes fine detail that blur and noise obscure).
+ */
 function histologyPatch(size: number, tumor: boolean, rng: Rng): Float32Array {
   const img = new Float32Array(size * size * 3);
   for (let i = 0; i < size * size; i++) {
-    const t = 0.05 * rng.normal();
-    img.set([0.92 + t, 0.78 + t, 0.86 + t], i * 3);
+    const t = 0.06 * rng.normal();
+    img.set([0.9 + t, 0.76 + t, 0.85 + t], i * 3);
   }
-  const count = tumor ? 14 + rng.int(8) : 3 + rng.int(3);
-  const [rMin, rMax] = tumor ? [1.2, 2.4] : [2.5, 4.5];
-  const ink = tumor ? [0.35, 0.15, 0.45] : [0.7, 0.5, 0.75];
+  const count = tumor ? 11 + rng.int(5) : 6 + rng.int(4);
+  const [rMin, rMax] = tumor ? [1.3, 2.1] : [1.6, 2.6];
+  const ink = [0.42 + 0.08 * rng.normal(), 0.2 + 0.05 * rng.normal(), 0.5 + 0.08 * rng.normal()];
   disks(size, size, Math.round((count * size * size) / (32 * 32)), rMin, rMax, rng, (y, x) => img.set(ink, (y * size + x) * 3));
   return img;
 }
@@ -131,7 +138,7 @@ function toBytes(img: Float32Array): Uint8Array {
 async function writeCamelyon(dir: string, o: SynthOptions): Promise<void> {
   const lines = ['patient,node,x_coord,y_coord,tumor,slide,center,split'];
   for (let center = 0; center < o.sites; center++) {
-    const shift = siteShift(center, o.seed);
+    const shift = siteShift(center, o.seed, o.shift);
     const rng = new Rng(o.seed * 31 + center);
     const patient = String(center * 10 + 1);
     for (let i = 0; i < o.patchesPerSite; i++) {
@@ -152,7 +159,7 @@ async function writeNuclei(dir: string, o: SynthOptions): Promise<void> {
   const lines = ['site,split,image,label'];
   const s = o.imageSize;
   for (let site = 0; site < o.sites; site++) {
-    const shift = siteShift(site, o.seed + 1);
+    const shift = siteShift(site, o.seed + 1, o.shift);
     const rng = new Rng(o.seed * 37 + site);
     for (let i = 0; i < o.imagesPerSite; i++) {
       const clean = new Float32Array(s * s * 3).fill(0.85);
@@ -178,7 +185,7 @@ async function writeProstate(dir: string, o: SynthOptions): Promise<void> {
   const [n, d] = [o.volumeSize, o.slices];
   for (let site = 0; site < o.sites; site++) {
     const name = PROSTATE_SITES[site] ?? `SITE${site}`;
-    const shift = siteShift(site, o.seed + 2);
+    const shift = siteShift(site, o.seed + 2, o.shift);
     const rng = new Rng(o.seed * 41 + site);
     // MR scanners differ in raw intensity scale as well.
     const scale = 400 + 900 * rng.uniform();
