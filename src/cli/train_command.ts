@@ -34,6 +34,7 @@ interface TrainOptions {
   imbalance?: boolean;
   weighting: 'uniform' | 'samples';
   out: string;
+  resume?: boolean;
   backend: BackendChoice;
 }
 
@@ -91,6 +92,7 @@ export function registerTrain(program: Command): void {
     .option('--imbalance', 'keep every site\'s full training set (default: cut to the smallest site, as the reference)')
     .option('--weighting <w>', 'uniform (reference) | samples', oneOf('--weighting', ['uniform', 'samples'] as const), 'uniform' as const)
     .option('--out <dir>', 'output folder', 'runs/latest')
+    .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--backend <name>', 'auto | wasm | tensorflow | cpu', parseBackend, 'auto' as BackendChoice)
     .action(async (o: TrainOptions & { wkIters?: number }) => {
       const backend = await initBackend(o.backend);
@@ -125,7 +127,7 @@ export function registerTrain(program: Command): void {
       const pool = new WorkerPool(o.workers, o.backend);
       try {
         await pool.ready();
-        const run = federatedTraining(config, fed, pool);
+        const run = federatedTraining(config, fed, pool, { resume: o.resume === true });
         for (;;) {
           const next = await run.next();
           if (next.done === true) {

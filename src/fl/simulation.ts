@@ -1,4 +1,5 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Federation } from '../data/manifest.js';
@@ -11,6 +12,7 @@ import { createModel } from '../nn/presets.js';
 import { saveModel } from '../nn/model_file.js';
 import type { DataRef, EvaluateInput, EvaluateOutput, LocalTrainInput, LocalTrainOutput, ModelRef, OptimizerConfig } from './client_task.js';
 import { createStrategy, type StrategyName } from './strategies.js';
+import { readCheckpoint, writeCheckpoint, type CheckpointHeader } from './checkpoint.js';
 
 /** Everything a federated run depends on; saved with its results. */
 export interface TrainConfig {
@@ -27,6 +29,11 @@ export interface TrainConfig {
   weighting: 'uniform' | 'samples';
   augment: boolean;
   out: string;
+}
+
+/** How a run starts: fresh, or from `out/checkpoint.hflc`. */
+export interface RunOptions {
+  resume?: boolean;
 }
 
 /** One site's numbers in a round. */
@@ -66,21 +73,37 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
  * model on the worker pool, the strategy aggregates every state entry, and the global model is
  * validated and tested on every site. Yields a report per round; outputs go to `config.out`.
  */
-export async function* federatedTraining(config: TrainConfig, fed: Federation, pool: WorkerPool): AsyncGenerator<RoundReport, TrainSummary> {
+export async function* federatedTraining(config: TrainConfig, fed: Federation, pool: WorkerPool, options: RunOptions = {}): AsyncGenerator<RoundReport, TrainSummary> {
   const started = performance.now();
   await mkdir(config.out, { recursive: true });
   const strategy = createStrategy(config.strategy, { alpha: config.alpha, mu: config.mu });
   const model = createModel(config.model.config, new Rng(config.seed), config.model.amp);
   let global: NamedArrays = toNamedArrays(model.params.state());
-  const optimizerStates = new Map<string, OptimizerState>();
+  let optimizerStates = new Map<string, OptimizerState>();
   const sites = fed.sites.map((s) => s.name);
   const totalSamples = fed.sites.reduce((a, s) => a + s.train.size, 0);
   const weights = fed.sites.map((s) => (config.weighting === 'uniform' ? 1 / sites.length : s.train.size / totalSamples));
   let best: RoundReport | undefined;
+  let firstRound = 0;
   const metricsFile = path.join(config.out, 'metrics.jsonl');
-  await writeFileAtomic(metricsFile, []);
+  const checkpointFile = path.join(config.out, 'checkpoint.hflc');
+  if (options.resume === true) {
+    const ckpt = await readCheckpoint<TrainConfig, RoundReport | undefined>(checkpointFile);
+    assertResumable(checkpointFile, ckpt.header, config, fed.task, sites);
+    global = ckpt.global;
+    optimizerStates = ckpt.optimizers;
+    best = ckpt.header.best;
+    firstRound = ckpt.header.round + 1;
+    // Rounds logged after the checkpoint (a crash between the two writes) are run again.
+    const kept = (await readFile(metricsFile, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((l) => l.trim() !== '' && (JSON.parse(l) as RoundReport).round < firstRound);
+    await writeFileAtomic(metricsFile, [new TextEncoder().encode(kept.map((l) => `${l}\n`).join(''))]);
+  } else {
+    await writeFileAtomic(metricsFile, []);
+  }
   try {
-    for (let round = 0; round < config.rounds; round++) {
+    for (let round = firstRound; round < config.rounds; round++) {
       const roundStart = performance.now();
       const instructions = strategy.configureRound(round);
       const outputs = await Promise.all(
@@ -130,6 +153,20 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
         best = report;
         await saveModel(path.join(config.out, 'best.hflm'), model);
       }
+      await writeCheckpoint(checkpointFile, {
+        header: {
+          format: 'harmofl-checkpoint',
+          version: 1,
+          round,
+          best,
+          config,
+          task: fed.task,
+          sites,
+          optimizers: Object.fromEntries([...optimizerStates].map(([site, o]) => [site, { kind: o.kind, step: o.step }])),
+        },
+        global,
+        optimizers: optimizerStates,
+      });
       await appendFile(metricsFile, `${JSON.stringify({ ...report, elapsedSeconds: (performance.now() - started) / 1000 })}\n`);
       yield report;
     }
@@ -149,4 +186,16 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
   };
   await writeFileAtomic(path.join(config.out, 'summary.json'), [new TextEncoder().encode(`${JSON.stringify(summary, null, 2)}\n`)]);
   return summary;
+}
+
+/** A checkpoint made with another task, model, strategy or federation cannot be continued. */
+function assertResumable(file: string, h: CheckpointHeader<TrainConfig, RoundReport | undefined>, config: TrainConfig, task: string, sites: string[]): void {
+  const differs = (what: string, was: unknown, now: unknown): never => {
+    throw new Error(`${file} was made with ${what} ${JSON.stringify(was)}; this run has ${JSON.stringify(now)}. Use another --out, or the same settings`);
+  };
+  if (h.task !== task) differs('task', h.task, task);
+  if (h.config.strategy !== config.strategy) differs('strategy', h.config.strategy, config.strategy);
+  if (!isDeepStrictEqual(h.config.model, config.model)) differs('model', h.config.model, config.model);
+  if (!isDeepStrictEqual(h.sites, sites)) differs('sites', h.sites, sites);
+  if (h.round + 1 >= config.rounds) throw new Error(`${file}: the run already finished its ${config.rounds} rounds`);
 }

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
@@ -75,7 +75,7 @@ for (const strategy of STRATEGY_NAMES) {
     assert.equal(summary.metric, 'accuracy');
     assert.ok(Number.isFinite(summary.meanTest) && summary.meanTest >= 0 && summary.meanTest <= 1);
     assert.deepEqual(Object.keys(summary.perSiteTest), ['hospital0', 'hospital1']);
-    assert.deepEqual((await readdir(out)).sort(), ['best.hflm', 'latest.hflm', 'metrics.jsonl', 'summary.json']);
+    assert.deepEqual((await readdir(out)).sort(), ['best.hflm', 'checkpoint.hflc', 'latest.hflm', 'metrics.jsonl', 'summary.json']);
     const lines = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { sites: Record<string, { trainLoss: number }> });
     assert.equal(lines.length, 2);
     for (const l of lines) for (const s of Object.values(l.sites)) assert.ok(Number.isFinite(s.trainLoss));
@@ -111,4 +111,41 @@ test('harmofl train rejects a model that does not fit the task, and impossible v
   );
   await assert.rejects(exec('node', [cli, 'train', '--data', dirs.camelyon, '--rounds', '0']), (e: { stderr: string }) => /--rounds takes a positive integer, got "0"/.test(e.stderr));
   await assert.rejects(exec('node', [cli, 'train', '--data', dirs.camelyon, '--strategy', 'fedfoo']), (e: { stderr: string }) => /--strategy: choose one of/.test(e.stderr));
+});
+
+/** Metrics lines without their timings. */
+async function metricsOf(out: string): Promise<unknown[]> {
+  const text = await readFile(path.join(out, 'metrics.jsonl'), 'utf8');
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l, (key, value: unknown) => (key === 'seconds' || key === 'elapsedSeconds' ? undefined : value)) as unknown);
+}
+
+test('a run killed mid-way and resumed ends with the same metrics as an uninterrupted one', async () => {
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const args = (out: string): string[] =>
+    [cli, 'train', '--data', dirs.camelyon, '--strategy', 'harmofl', '--model', 'densenet', '--growth', '4', '--blocks', '2,2', '--features', '8', '--rounds', '4', '--batch', '4', '--lr', '0.05', '--workers', '2', '--seed', '3', '--backend', 'wasm', '--out', out];
+  const exec = promisify(execFile);
+  const whole = await mkdtemp(path.join(tmpdir(), 'harmofl-whole-'));
+  await exec('node', args(whole));
+  const cut = await mkdtemp(path.join(tmpdir(), 'harmofl-cut-'));
+  const child = spawn('node', args(cut), { stdio: 'ignore' });
+  // Kill hard once two rounds are logged.
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 50));
+    const text = await readFile(path.join(cut, 'metrics.jsonl'), 'utf8').catch(() => '');
+    if (text.trim().split('\n').filter((l) => l !== '').length >= 2) break;
+    if (child.exitCode !== null) throw new Error('the run ended before it could be killed');
+  }
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const partial = (await metricsOf(cut)).length;
+  assert.ok(partial >= 2 && partial < 4, `killed after ${partial} rounds`);
+  await assert.rejects(exec('node', [...args(cut), '--resume', '--strategy', 'fedavg']), (e: { stderr: string }) => /was made with strategy "harmofl"/.test(e.stderr));
+  await exec('node', [...args(cut), '--resume']);
+  assert.deepEqual(await metricsOf(cut), await metricsOf(whole));
+  const summary = (out: string): Promise<{ perSiteTest: unknown; bestRound: number }> => readFile(path.join(out, 'summary.json'), 'utf8').then((t) => JSON.parse(t) as { perSiteTest: unknown; bestRound: number });
+  const [a, b] = [await summary(whole), await summary(cut)];
+  assert.deepEqual([b.bestRound, b.perSiteTest], [a.bestRound, a.perSiteTest]);
 });
