@@ -6,6 +6,7 @@ import { registerInfo } from './info_command.js';
 import { registerData } from './data_command.js';
 import { registerSynth } from './synth_command.js';
 import { registerTrain } from './train_command.js';
+import { registerTest } from './test_command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -20,6 +21,7 @@ registerInfo(program);
 registerData(program);
 registerSynth(program);
 registerTrain(program);
+registerTest(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`harmofl: ${e instanceof Error ? e.message : String(e)}\n`);

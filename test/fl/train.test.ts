@@ -149,3 +149,13 @@ test('a run killed mid-way and resumed ends with the same metrics as an uninterr
   const [a, b] = [await summary(whole), await summary(cut)];
   assert.deepEqual([b.bestRound, b.perSiteTest], [a.bestRound, a.perSiteTest]);
 });
+
+test('harmofl test on the best model reproduces the run\'s per-site test metrics', async () => {
+  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-test-cmd-'));
+  const summary = await run('harmofl', dirs.camelyon, out);
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const { stdout } = await promisify(execFile)('node', [cli, 'test', '--checkpoint', path.join(out, 'best.hflm'), '--data', dirs.camelyon, '--batch', '4', '--json', '--backend', 'wasm']);
+  const result = JSON.parse(stdout) as { metric: string; perSiteTest: Record<string, number>; meanTest: number };
+  assert.equal(result.metric, 'accuracy');
+  assert.deepEqual(result.perSiteTest, summary.perSiteTest);
+});
