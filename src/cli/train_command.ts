@@ -21,6 +21,7 @@ interface TrainOptions {
   batch?: number;
   alpha: number;
   mu: number;
+  serverLr: number;
   optimizer?: 'sgd' | 'adam';
   model?: 'densenet121' | 'unet32' | 'densenet' | 'unet';
   features?: number;
@@ -79,6 +80,7 @@ export function registerTrain(program: Command): void {
     .option('--batch <n>', 'batch size (reference: 128 classification, 16 segmentation)', (v: string) => parsePositiveInt(v, '--batch'))
     .option('--alpha <a>', 'weight perturbation radius', nonNegative('--alpha'), 0.05)
     .option('--mu <m>', 'FedProx proximal coefficient', nonNegative('--mu'), 0.01)
+    .option('--server-lr <x>', 'FedAdam server learning rate', positive('--server-lr'), 1e-2)
     .option('--optimizer <name>', 'sgd | adam (default by task)', oneOf('--optimizer', ['sgd', 'adam'] as const))
     .option('--model <name>', 'densenet121 | unet32 | densenet | unet (default: the reference model of the task)', oneOf('--model', ['densenet121', 'unet32', 'densenet', 'unet'] as const))
     .option('--features <n>', 'densenet init features / unet base features', (v: string) => parsePositiveInt(v, '--features'))
@@ -109,6 +111,7 @@ export function registerTrain(program: Command): void {
         strategy: o.strategy,
         alpha: o.alpha,
         mu: o.mu,
+        serverLr: o.serverLr,
         rounds: o.rounds ?? (classification ? 100 : 500),
         localEpochs: o.wkIters ?? o.localEpochs,
         batch: o.batch ?? (classification ? 128 : 16),

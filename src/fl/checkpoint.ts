@@ -19,17 +19,19 @@ export interface CheckpointHeader<C, B> {
   optimizers: Record<string, { kind: string; step: number }>;
 }
 
-/** Everything needed to continue a run: the header, the global state, each client's optimizer state. */
+/** Everything needed to continue a run: the header, the global state, each client's optimizer state, the server strategy's state. */
 export interface Checkpoint<C, B> {
   header: CheckpointHeader<C, B>;
   global: NamedArrays;
   optimizers: Map<string, OptimizerState>;
+  server: NamedArrays;
 }
 
 /** Writes a checkpoint atomically (temp file, then rename). */
 export async function writeCheckpoint<C, B>(file: string, ckpt: Checkpoint<C, B>): Promise<void> {
   const arrays: NamedArrays = {};
   for (const [name, a] of Object.entries(ckpt.global)) arrays[`global/${name}`] = a;
+  for (const [name, a] of Object.entries(ckpt.server)) arrays[`server/${name}`] = a;
   for (const [site, opt] of ckpt.optimizers) for (const [slot, a] of Object.entries(opt.slots)) arrays[`optimizer/${site}/${slot}`] = a;
   await writeFileAtomic(file, encodeArraysFile(MAGIC, ckpt.header, arrays));
 }
@@ -44,15 +46,17 @@ export async function readCheckpoint<C, B>(file: string): Promise<Checkpoint<C, 
   }
   const { header, arrays } = decodeArraysFile<CheckpointHeader<C, B>>(bytes, MAGIC, file, 'checkpoint');
   const global: NamedArrays = {};
+  const server: NamedArrays = {};
   const optimizers = new Map<string, OptimizerState>(
     Object.entries(header.optimizers).map(([site, o]) => [site, { kind: o.kind, step: o.step, slots: {} }]),
   );
   for (const [name, a] of Object.entries(arrays)) {
     if (name.startsWith('global/')) global[name.slice('global/'.length)] = a;
+    else if (name.startsWith('server/')) server[name.slice('server/'.length)] = a;
     else {
       const [, site, ...slot] = name.split('/');
       optimizers.get(site!)!.slots[slot.join('/')] = a;
     }
   }
-  return { header, global, optimizers };
+  return { header, global, optimizers, server };
 }

@@ -20,6 +20,8 @@ export interface TrainConfig {
   strategy: StrategyName;
   alpha: number;
   mu: number;
+  /** FedAdam's server learning rate. */
+  serverLr: number;
   rounds: number;
   localEpochs: number;
   batch: number;
@@ -76,8 +78,15 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 export async function* federatedTraining(config: TrainConfig, fed: Federation, pool: WorkerPool, options: RunOptions = {}): AsyncGenerator<RoundReport, TrainSummary> {
   const started = performance.now();
   await mkdir(config.out, { recursive: true });
-  const strategy = createStrategy(config.strategy, { alpha: config.alpha, mu: config.mu });
   const model = createModel(config.model.config, new Rng(config.seed), config.model.amp);
+  const strategy = createStrategy(config.strategy, {
+    alpha: config.alpha,
+    mu: config.mu,
+    trainable: new Set(model.params.trainable().keys()),
+    clientMomentum: config.optimizer.kind === 'sgd' ? config.optimizer.momentum : 0,
+    serverLr: config.serverLr,
+    serverEps: 1e-3,
+  });
   let global: NamedArrays = toNamedArrays(model.params.state());
   let optimizerStates = new Map<string, OptimizerState>();
   const sites = fed.sites.map((s) => s.name);
@@ -92,6 +101,7 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
     assertResumable(checkpointFile, ckpt.header, config, fed.task, sites);
     global = ckpt.global;
     optimizerStates = ckpt.optimizers;
+    strategy.setState?.(ckpt.server);
     best = ckpt.header.best;
     firstRound = ckpt.header.round + 1;
     // Rounds logged after the checkpoint (a crash between the two writes) are run again.
@@ -166,6 +176,7 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
         },
         global,
         optimizers: optimizerStates,
+        server: strategy.getState?.() ?? {},
       });
       await appendFile(metricsFile, `${JSON.stringify({ ...report, elapsedSeconds: (performance.now() - started) / 1000 })}\n`);
       yield report;

@@ -27,6 +27,16 @@ export interface Strategy {
   readonly name: string;
   configureRound(round: number): ClientInstructions;
   aggregate(round: number, global: NamedArrays, updates: ClientUpdate[], weights: number[]): NamedArrays;
+  /** Server-side state that must survive a resume (FedAdam's moments); absent when there is none. */
+  getState?(): NamedArrays;
+  setState?(state: NamedArrays): void;
+}
+
+/** `a - b` entry by entry for the named entries of `a`. */
+export function difference(a: NamedArrays, b: NamedArrays): NamedArrays {
+  const out: NamedArrays = {};
+  for (const [name, x] of Object.entries(a)) out[name] = { shape: x.shape.slice(), data: Float32Array.from(x.data, (v, i) => v - b[name]!.data[i]!) };
+  return out;
 }
 
 /** Weighted mean of every state entry (weights sum to 1), the server step of FedAvg. */

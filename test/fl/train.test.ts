@@ -45,6 +45,7 @@ async function run(strategy: StrategyName, data: string, out: string, seed = 0):
     strategy,
     alpha: 0.05,
     mu: 0.01,
+    serverLr: 0.01,
     rounds: 2,
     localEpochs: 1,
     batch: 4,
