@@ -7,6 +7,7 @@ import { registerData } from './data_command.js';
 import { registerSynth } from './synth_command.js';
 import { registerTrain } from './train_command.js';
 import { registerTest } from './test_command.js';
+import { registerCompare } from './compare_command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -22,6 +23,7 @@ registerData(program);
 registerSynth(program);
 registerTrain(program);
 registerTest(program);
+registerCompare(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`harmofl: ${e instanceof Error ? e.message : String(e)}\n`);

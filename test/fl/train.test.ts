@@ -160,3 +160,41 @@ test('harmofl test on the best model reproduces the run\'s per-site test metrics
   assert.equal(result.metric, 'accuracy');
   assert.deepEqual(result.perSiteTest, summary.perSiteTest);
 });
+
+test('compare runs strategies on the same federation and writes report.md and a self-contained report.html', async () => {
+  const { compareStrategies } = await import('../../src/cli/compare_command.js');
+  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-compare-'));
+  const { html, results } = await compareStrategies(
+    {
+      data: dirs.camelyon,
+      rounds: 2,
+      localEpochs: 1,
+      batch: 4,
+      lr: 0.05,
+      alpha: 0.05,
+      mu: 0.01,
+      serverLr: 0.01,
+      model: 'densenet',
+      growth: 4,
+      blocks: [2, 2],
+      features: 8,
+      ampL: 0,
+      ampMomentum: 0,
+      seed: 0,
+      workers: 2,
+      weighting: 'uniform',
+      out,
+      backend: 'wasm',
+    },
+    ['fedavg', 'harmofl'],
+  );
+  assert.deepEqual(results.map((r) => r.summary.strategy), ['fedavg', 'harmofl']);
+  assert.deepEqual((await readdir(out)).sort(), ['fedavg', 'harmofl', 'report.html', 'report.md']);
+  const md = await readFile(path.join(out, 'report.md'), 'utf8');
+  assert.match(md, /\| strategy \| hospital0 \| hospital1 \| mean ± std \|/);
+  assert.equal((md.match(/\*\*/g) ?? []).length, 2 * 3, 'one best marked per column');
+  const page = await readFile(html, 'utf8');
+  assert.equal((page.match(/<svg /g) ?? []).length, 2, 'validation and test convergence plots');
+  assert.equal((page.match(/src="data:image\/png;base64,/g) ?? []).length, 2 * 2, 'before and after per site');
+  assert.doesNotMatch(page, /(src|href)="(http|\/)/, 'no external resources');
+});

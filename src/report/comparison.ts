@@ -1,0 +1,102 @@
+import type { RoundReport, TrainSummary } from '../fl/simulation.js';
+import { lineChart } from './svg_chart.js';
+
+/** One strategy's outcome: its summary and its per-round metrics. */
+export interface StrategyResult {
+  summary: TrainSummary;
+  rounds: RoundReport[];
+}
+
+/** Before/after AmpNorm images of one site, as PNG data URIs. */
+export interface AmpNormPicture {
+  site: string;
+  before: string;
+  after: string;
+}
+
+const pct = (v: number): string => (v * 100).toFixed(2);
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+interface Row {
+  strategy: string;
+  perSite: number[];
+  mean: number;
+  std: number;
+}
+
+/** Per-strategy test metric per site at each run's best round, with the mean and standard deviation across sites. */
+function rows(results: StrategyResult[], sites: string[]): Row[] {
+  return results.map(({ summary }) => {
+    const perSite = sites.map((s) => summary.perSiteTest[s] ?? Number.NaN);
+    const mean = perSite.reduce((a, b) => a + b, 0) / perSite.length;
+    const std = Math.sqrt(perSite.reduce((a, b) => a + (b - mean) ** 2, 0) / perSite.length);
+    return { strategy: summary.strategy, perSite, mean, std };
+  });
+}
+
+/** Index of the best row per column (sites, then mean); higher is better. */
+function bests(table: Row[], columns: number): number[] {
+  return Array.from({ length: columns + 1 }, (_, c) => {
+    const value = (r: Row): number => (c < columns ? r.perSite[c]! : r.mean);
+    return table.reduce((best, r, i) => (value(r) > value(table[best]!) ? i : best), 0);
+  });
+}
+
+/** `report.md`: the per-site table (best marked in bold) and where the plots are. */
+export function comparisonMarkdown(results: StrategyResult[], sites: string[]): string {
+  const table = rows(results, sites);
+  const best = bests(table, sites.length);
+  const metric = results[0]!.summary.metric;
+  const mark = (v: string, isBest: boolean): string => (isBest ? `**${v}**` : v);
+  const lines = [
+    `# Comparison: ${results.map((r) => r.summary.strategy).join(', ')}`,
+    '',
+    `Test ${metric} (%) at each run's best round (by mean validation ${metric}); mean and standard deviation across sites. Best per column in bold.`,
+    '',
+    `| strategy | ${sites.join(' | ')} | mean ± std |`,
+    `|---|${sites.map(() => '---|').join('')}---|`,
+    ...table.map((r, i) => `| ${r.strategy} | ${r.perSite.map((v, c) => mark(pct(v), best[c] === i)).join(' | ')} | ${mark(`${pct(r.mean)} ± ${pct(r.std)}`, best[sites.length] === i)} |`),
+    '',
+    `Rounds: ${results[0]!.summary.config.rounds}; wall time: ${results.map((r) => `${r.summary.strategy} ${r.summary.wallSeconds.toFixed(0)} s`).join(', ')}.`,
+    '',
+    'Convergence plots and AmpNorm pictures: `report.html`.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** `report.html`: the same table, SVG convergence plots of mean validation and test metric, and AmpNorm pictures. */
+export function comparisonHtml(results: StrategyResult[], sites: string[], pictures: AmpNormPicture[]): string {
+  const table = rows(results, sites);
+  const best = bests(table, sites.length);
+  const metric = results[0]!.summary.metric;
+  const cell = (v: string, isBest: boolean): string => `<td>${isBest ? `<strong>${v}</strong>` : v}</td>`;
+  const chart = (key: 'meanVal' | 'meanTest', title: string): string =>
+    lineChart(
+      title,
+      'round',
+      `${metric} %`,
+      results.map((r) => ({ name: r.summary.strategy, points: r.rounds.map((x): [number, number] => [x.round + 1, x[key] * 100]) })),
+    );
+  const pics =
+    pictures.length === 0
+      ? ''
+      : `<h2>AmpNorm: one test image per site, before and after</h2><div class="pics">${pictures
+          .map((p) => `<figure><img src="${p.before}" alt="${esc(p.site)} before"><img src="${p.after}" alt="${esc(p.site)} after"><figcaption>${esc(p.site)}</figcaption></figure>`)
+          .join('')}</div>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>harmofl comparison</title>
+<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th:first-child,td:first-child{text-align:left}.pics{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;text-align:center}img{width:128px;height:128px;image-rendering:pixelated;margin:2px}</style>
+</head><body>
+<h1>Comparison: ${esc(results.map((r) => r.summary.strategy).join(', '))}</h1>
+<p>Test ${metric} (%) at each run's best round (by mean validation ${metric}); mean ± standard deviation across sites; best per column in bold.</p>
+<table><tr><th>strategy</th>${sites.map((s) => `<th>${esc(s)}</th>`).join('')}<th>mean ± std</th></tr>
+${table.map((r, i) => `<tr><td>${esc(r.strategy)}</td>${r.perSite.map((v, c) => cell(pct(v), best[c] === i)).join('')}${cell(`${pct(r.mean)} ± ${pct(r.std)}`, best[sites.length] === i)}</tr>`).join('\n')}
+</table>
+<h2>Convergence</h2>
+${chart('meanVal', `mean validation ${metric}`)}
+${chart('meanTest', `mean test ${metric}`)}
+${pics}
+</body></html>
+`;
+}
