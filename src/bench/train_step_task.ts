@@ -66,6 +66,5 @@ export async function benchTrainSteps(input: TrainStepBenchInput): Promise<Train
   sgd.dispose();
   model.dispose();
   tf.dispose([x, y]);
-  await Promise.resolve();
   return { startMs, endMs, images: batch * input.steps, backend: tf.getBackend(), ampNormSeconds: ampNormMs / 1000 };
 }

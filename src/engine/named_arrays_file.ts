@@ -44,7 +44,6 @@ export function decodeArraysFile<H extends object>(bytes: Uint8Array, magic: str
   new Uint8Array(payload.buffer).set(bytes.subarray(start));
   const arrays: NamedArrays = {};
   for (const e of header.entries) arrays[e.name] = { shape: e.shape, data: payload.subarray(e.offset, e.offset + e.length) };
-  const { entries: _entries, ...rest } = header;
-  void _entries;
-  return { header: rest as unknown as H, arrays };
+  const rest = Object.fromEntries(Object.entries(header).filter(([key]) => key !== 'entries'));
+  return { header: rest as H, arrays };
 }
