@@ -6,7 +6,7 @@ import { summarizeFederation, summaryTable } from '../data/summary.js';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import type { WorkerPool } from '../engine/worker_pool.js';
 import { federatedTraining, type TrainConfig, type TrainSummary } from '../fl/simulation.js';
-import { usesAmpNorm, type StrategyName } from '../fl/strategies.js';
+import { usesAffineBatchNorm, usesAmpNorm, type StrategyName } from '../fl/strategies.js';
 import type { ModelConfig } from '../nn/model.js';
 import { densenet121, unet32 } from '../nn/presets.js';
 import { formatTable } from '../report/table.js';
@@ -126,7 +126,7 @@ export async function prepareRun(o: TrainOptions): Promise<PreparedRun> {
       localEpochs: o.wkIters ?? o.localEpochs,
       batch: o.batch ?? (classification ? 128 : 16),
       optimizer: { kind: o.optimizer ?? (classification ? 'sgd' : 'adam'), lr: o.lr ?? (classification ? 1e-3 : 1e-4), momentum: 0.9, weightDecay: 1e-4 },
-      model: { config: model, amp: { L: o.ampL, momentum: o.ampMomentum, enabled: usesAmpNorm(strategy) } },
+      model: { config: { ...model, affineBatchNorm: usesAffineBatchNorm(strategy) }, amp: { L: o.ampL, momentum: o.ampMomentum, enabled: usesAmpNorm(strategy) } },
       seed: o.seed,
       weighting: o.weighting,
       augment: !classification,

@@ -83,12 +83,16 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
     alpha: config.alpha,
     mu: config.mu,
     trainable: new Set(model.params.trainable().keys()),
+    normalization: model.params.normalizationNames(),
     clientMomentum: config.optimizer.kind === 'sgd' ? config.optimizer.momentum : 0,
     serverLr: config.serverLr,
     serverEps: 1e-3,
   });
   let global: NamedArrays = toNamedArrays(model.params.state());
   let optimizerStates = new Map<string, OptimizerState>();
+  // Entries each site keeps for itself (FedBN); they override the global state for that site.
+  let personal = new Map<string, NamedArrays>();
+  const stateFor = (site: string): NamedArrays => ({ ...global, ...personal.get(site) });
   const sites = fed.sites.map((s) => s.name);
   const totalSamples = fed.sites.reduce((a, s) => a + s.train.size, 0);
   const weights = fed.sites.map((s) => (config.weighting === 'uniform' ? 1 / sites.length : s.train.size / totalSamples));
@@ -101,6 +105,7 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
     assertResumable(checkpointFile, ckpt.header, config, fed.task, sites);
     global = ckpt.global;
     optimizerStates = ckpt.optimizers;
+    personal = ckpt.personal;
     strategy.setState?.(ckpt.server);
     best = ckpt.header.best;
     firstRound = ckpt.header.round + 1;
@@ -122,7 +127,7 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
             data: config.data,
             site,
             model: config.model,
-            state: global,
+            state: stateFor(site),
             optimizer: config.optimizer,
             ...(optimizerStates.has(site) ? { optimizerState: optimizerStates.get(site)! } : {}),
             instructions,
@@ -135,11 +140,14 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
         }),
       );
       outputs.forEach((o) => optimizerStates.set(o.update.site, o.optimizerState));
+      const local = strategy.localEntries;
+      if (local !== undefined)
+        for (const o of outputs) personal.set(o.update.site, Object.fromEntries(Object.entries(o.update.state).filter(([name]) => local.has(name))));
       global = strategy.aggregate(round, global, outputs.map((o) => o.update), weights);
       const evals = await Promise.all(
         sites.flatMap((site) =>
           (['val', 'test'] as const).map((split) => {
-            const input: EvaluateInput = { data: config.data, site, split, model: config.model, state: global, batch: config.batch };
+            const input: EvaluateInput = { data: config.data, site, split, model: config.model, state: stateFor(site), batch: config.batch };
             return pool.run<EvaluateOutput>(TASK, 'evaluate', input);
           }),
         ),
@@ -177,6 +185,7 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
         global,
         optimizers: optimizerStates,
         server: strategy.getState?.() ?? {},
+        personal,
       });
       await appendFile(metricsFile, `${JSON.stringify({ ...report, elapsedSeconds: (performance.now() - started) / 1000 })}\n`);
       yield report;

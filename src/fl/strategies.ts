@@ -2,7 +2,7 @@ import type { NamedArrays } from '../engine/named_arrays.js';
 import { weightedAverage, type ClientInstructions, type ClientUpdate, type Strategy } from './strategy.js';
 
 /** Strategy names `harmofl train --strategy` accepts in this release. */
-export const STRATEGY_NAMES = ['fedavg', 'fedprox', 'fednova', 'fedadam', 'harmofl', 'amp-only', 'wp-only'] as const;
+export const STRATEGY_NAMES = ['fedavg', 'fedprox', 'fednova', 'fedadam', 'fedbn', 'harmofl', 'amp-only', 'wp-only'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** Hyper-parameters a strategy may use. */
@@ -11,6 +11,8 @@ export interface StrategyOptions {
   mu: number;
   /** Names of the trained entries (FedNova and FedAdam move these; other state is averaged). */
   trainable: ReadonlySet<string>;
+  /** Names of the normalization layers' entries (FedBN keeps them local). */
+  normalization: ReadonlySet<string>;
   /** Clients' SGD momentum (FedNova's effective step count depends on it; 0 for Adam). */
   clientMomentum: number;
   /** FedAdam server learning rate, and its adaptivity eps (Reddi et al. 2021). */
@@ -35,6 +37,9 @@ export function createStrategy(name: StrategyName, o: StrategyOptions): Strategy
       return averaging(name, () => ({ alpha: 0, proximalMu: o.mu, freezeAmpNorm: true }));
     case 'fednova':
       return fedNova(o);
+    case 'fedbn':
+      // FedBN (Li et al. 2021): every client keeps its own BatchNorm parameters and statistics.
+      return { ...averaging(name, () => PLAIN), localEntries: o.normalization };
     case 'fedadam':
       return new FedAdam(o);
     case 'harmofl':
@@ -44,6 +49,11 @@ export function createStrategy(name: StrategyName, o: StrategyOptions): Strategy
     case 'wp-only':
       return averaging(name, () => ({ alpha: o.alpha, proximalMu: 0, freezeAmpNorm: true }));
   }
+}
+
+/** Whether a strategy needs BatchNorm with affine parameters and running statistics (the reference's has neither). */
+export function usesAffineBatchNorm(name: StrategyName): boolean {
+  return name === 'fedbn';
 }
 
 /** Whether a strategy's model normalizes amplitudes (otherwise AmpNorm is an identity that never learns an amplitude). */

@@ -27,6 +27,8 @@ export interface Strategy {
   readonly name: string;
   configureRound(round: number): ClientInstructions;
   aggregate(round: number, global: NamedArrays, updates: ClientUpdate[], weights: number[]): NamedArrays;
+  /** Entries each client keeps for itself instead of taking the server's (FedBN's normalization layers). */
+  readonly localEntries?: ReadonlySet<string>;
   /** Server-side state that must survive a resume (FedAdam's moments); absent when there is none. */
   getState?(): NamedArrays;
   setState?(state: NamedArrays): void;

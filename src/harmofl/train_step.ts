@@ -18,7 +18,7 @@ export function taskLoss(model: Model, logits: tf.Tensor, labels: tf.Tensor): tf
 export function trainStep(model: Model, optimizer: WeightPerturbation, x: tf.Tensor4D, labels: tf.Tensor, regularizer?: () => tf.Scalar): PerturbedStepResult {
   const input = normalizeInput(model, x, true);
   const loss = (): tf.Scalar => {
-    const task = taskLoss(model, model.network(input), labels);
+    const task = taskLoss(model, model.network(input, true), labels);
     return regularizer === undefined ? task : tf.add(task, regularizer());
   };
   try {

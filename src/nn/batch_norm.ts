@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BN_BACKWARD, BN_FORWARD } from '../engine/kernels/batch_norm_kernels.js';
+import type { Scope } from './params.js';
 
 /** Eps of PyTorch's BatchNorm, which the reference keeps. */
 export const BN_EPS = 1e-5;
@@ -45,4 +46,41 @@ export const batchNorm: (x: tf.Tensor4D) => tf.Tensor4D = tf.customGrad(((x: tf.
 /** BatchNorm then ReLU, the pair both reference models use everywhere. */
 export function bnRelu(x: tf.Tensor4D): tf.Tensor4D {
   return tf.relu(batchNorm(x));
+}
+
+/** PyTorch's BatchNorm running-statistics momentum. */
+export const BN_MOMENTUM = 0.1;
+
+/**
+ * A named BatchNorm layer. Non-affine (the reference's models): no entries, batch statistics
+ * always. Affine (FedBN's models): `weight`, `bias`, `running_mean`, `running_var` as PyTorch,
+ * batch statistics while training (running ones updated, unbiased variance), running ones in eval.
+ */
+export class BatchNorm2d {
+  private readonly affine: { weight: tf.Variable; bias: tf.Variable; mean: tf.Variable; variance: tf.Variable } | undefined;
+
+  constructor(scope: Scope, channels: number, affine: boolean) {
+    const add = (leaf: string, fill: number, trainable: boolean): tf.Variable =>
+      scope.store.add(scope.name(leaf), [channels], new Float32Array(channels).fill(fill), trainable, 'same', true);
+    this.affine = affine ? { weight: add('weight', 1, true), bias: add('bias', 0, true), mean: add('running_mean', 0, false), variance: add('running_var', 1, false) } : undefined;
+  }
+
+  /** Normalizes an NHWC batch. */
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    const a = this.affine;
+    if (a === undefined) return batchNorm(x);
+    if (!training) return tf.batchNorm4d(x, a.mean as tf.Tensor1D, a.variance as tf.Tensor1D, a.bias as tf.Tensor1D, a.weight as tf.Tensor1D, BN_EPS);
+    tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      const n = x.size / x.shape[3];
+      a.mean.assign(tf.add(tf.mul(a.mean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
+      a.variance.assign(tf.add(tf.mul(a.variance, 1 - BN_MOMENTUM), tf.mul(variance, (BN_MOMENTUM * n) / Math.max(n - 1, 1))));
+    });
+    return tf.add(tf.mul(batchNorm(x), a.weight), a.bias);
+  }
+
+  /** BatchNorm then ReLU. */
+  relu(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    return tf.relu(this.apply(x, training));
+  }
 }

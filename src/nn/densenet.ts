@@ -1,34 +1,46 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AmpNorm, type AmpNormOptions } from '../harmofl/amp_norm.js';
-import { bnRelu } from './batch_norm.js';
+import { BatchNorm2d, bnRelu } from './batch_norm.js';
 import { Conv2d, Linear } from './layers.js';
 import { normalizeInput, type DenseNetConfig, type Model } from './model.js';
 import { ParamStore, Scope } from './params.js';
 import type { Rng } from '../engine/rng.js';
 
 class DenseLayer {
+  readonly norm1: BatchNorm2d;
   private readonly conv1: Conv2d;
+  private readonly norm2: BatchNorm2d;
   private readonly conv2: Conv2d;
 
-  constructor(scope: Scope, inFeatures: number, growth: number, bnSize: number) {
+  constructor(scope: Scope, inFeatures: number, growth: number, bnSize: number, affine: boolean) {
+    this.norm1 = new BatchNorm2d(scope.child('norm1'), inFeatures, affine);
     this.conv1 = new Conv2d(scope.child('conv1'), inFeatures, bnSize * growth, 1);
+    this.norm2 = new BatchNorm2d(scope.child('norm2'), bnSize * growth, affine);
     this.conv2 = new Conv2d(scope.child('conv2'), bnSize * growth, growth, 3, 1, 1);
   }
 
-  /** New features from the block's BN-ReLU'd concatenation. */
-  apply(normalized: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => this.conv2.apply(bnRelu(this.conv1.apply(normalized))));
+  /** New features from the block's input after this layer's norm1 and ReLU. */
+  fromNormalized(normalized: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    return tf.tidy(() => this.conv2.apply(this.norm2.relu(this.conv1.apply(normalized), training)));
   }
 }
 
-/** DenseNet of the reference: torchvision layout with non-affine, batch-statistics BatchNorm. */
+interface Transition {
+  norm: BatchNorm2d;
+  conv: Conv2d;
+}
+
+/** DenseNet of the reference: torchvision layout; BatchNorm non-affine with batch statistics unless configured affine (FedBN). */
 export class DenseNet implements Model {
   readonly params: ParamStore;
   readonly ampNorm: AmpNorm;
   private readonly conv0: Conv2d;
+  private readonly norm0: BatchNorm2d;
   private readonly blocks: DenseLayer[][] = [];
-  private readonly transitions: Conv2d[] = [];
+  private readonly transitions: Transition[] = [];
+  private readonly norm5: BatchNorm2d;
   private readonly classifier: Linear;
+  private readonly affine: boolean;
 
   constructor(
     readonly config: DenseNetConfig,
@@ -36,55 +48,84 @@ export class DenseNet implements Model {
     amp?: AmpNormOptions,
   ) {
     this.params = new ParamStore(rng);
+    this.affine = config.affineBatchNorm === true;
     const root = new Scope(this.params, '');
     this.ampNorm = new AmpNorm(root.child('amp_norm'), config.inputShape, amp);
     const features = root.child('features');
     const { growthRate, blockConfig, numInitFeatures, bnSize } = config;
     this.conv0 = new Conv2d(features.child('conv0'), config.inputShape[0], numInitFeatures, 7, 2, 3);
+    this.norm0 = new BatchNorm2d(features.child('norm0'), numInitFeatures, this.affine);
     let n = numInitFeatures;
     blockConfig.forEach((layers, b) => {
       const block = features.child(`denseblock${b + 1}`);
-      this.blocks.push(Array.from({ length: layers }, (_, i) => new DenseLayer(block.child(`denselayer${i + 1}`), n + i * growthRate, growthRate, bnSize)));
+      this.blocks.push(Array.from({ length: layers }, (_, i) => new DenseLayer(block.child(`denselayer${i + 1}`), n + i * growthRate, growthRate, bnSize, this.affine)));
       n += layers * growthRate;
       if (b < blockConfig.length - 1) {
-        this.transitions.push(new Conv2d(features.child(`transition${b + 1}`).child('conv'), n, Math.floor(n / 2), 1));
+        const t = features.child(`transition${b + 1}`);
+        this.transitions.push({ norm: new BatchNorm2d(t.child('norm'), n, this.affine), conv: new Conv2d(t.child('conv'), n, Math.floor(n / 2), 1) });
         n = Math.floor(n / 2);
       }
     });
+    this.norm5 = new BatchNorm2d(features.child('norm5'), n, this.affine);
     this.classifier = new Linear(root.child('classifier'), n, config.numClasses);
   }
 
   forward(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
-    return this.network(normalizeInput(this, x, training));
+    return this.network(normalizeInput(this, x, training), training);
   }
 
-  network(x: tf.Tensor4D): tf.Tensor2D {
-    let h = tf.tidy(() => tf.maxPool(bnRelu(this.conv0.apply(x)), 3, 2, 1));
+  network(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
+    let h = tf.tidy(() => tf.maxPool(this.norm0.relu(this.conv0.apply(x), training), 3, 2, 1));
+    h = this.affine ? this.layerwiseBlocks(h, training) : this.sharedNormBlocks(h);
+    const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
+    return this.classifier.apply(pooled);
+  }
+
+  /**
+   * The reference's BatchNorm has no affine parameters and uses per-channel batch statistics, so
+   * BN-ReLU of the concatenation equals the concatenation of each chunk's BN-ReLU: every chunk is
+   * normalized once and the normalized concatenation grows, instead of re-normalizing an ever
+   * larger tensor in each layer (quadratic work and memory). Returns BN-ReLU of the last block.
+   */
+  private sharedNormBlocks(input: tf.Tensor4D): tf.Tensor4D {
+    let h = input;
     this.blocks.forEach((block, b) => {
-      // BatchNorm here has no affine parameters and uses per-channel batch statistics, so
-      // BN-ReLU of the concatenation equals the concatenation of each chunk's BN-ReLU: every
-      // chunk is normalized once and the normalized concatenation grows, instead of re-normalizing
-      // an ever larger tensor in each layer (quadratic work and memory).
       const chunks = [h];
       let normalized = bnRelu(h);
       for (const layer of block) {
-        const fresh = layer.apply(normalized);
+        const fresh = layer.fromNormalized(normalized, true);
         chunks.push(fresh);
         const previous = normalized;
         normalized = tf.tidy(() => tf.concat([previous, bnRelu(fresh)], 3));
       }
+      // The reference pads 2 pixels of zeros after the first dense block; the zeros change the
+      // statistics, so this transition normalizes the padded raw features.
+      if (b === 0) normalized = tf.tidy(() => bnRelu(tf.pad(tf.concat(chunks, 3), [[0, 0], [2, 2], [2, 2], [0, 0]])));
       const transition = this.transitions[b];
-      if (b === 0) {
-        // The reference pads 2 pixels of zeros after the first dense block; the zeros change the
-        // statistics, so this transition normalizes the padded raw features.
-        normalized = tf.tidy(() => bnRelu(tf.pad(tf.concat(chunks, 3), [[0, 0], [2, 2], [2, 2], [0, 0]])));
-      }
       const features = normalized;
-      if (transition !== undefined) h = tf.tidy(() => tf.avgPool(transition.apply(features), 2, 2, 0));
-      else h = normalized;
+      h = transition === undefined ? features : tf.tidy(() => tf.avgPool(transition.conv.apply(features), 2, 2, 0));
     });
-    const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
-    return this.classifier.apply(pooled);
+    return h;
+  }
+
+  /** Affine BatchNorm (FedBN): each layer normalizes the whole concatenation with its own statistics and parameters. */
+  private layerwiseBlocks(input: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    let h = input;
+    this.blocks.forEach((block, b) => {
+      let features = h;
+      for (const layer of block) {
+        const current = features;
+        features = tf.tidy(() => tf.concat([current, layer.fromNormalized(layer.norm1.relu(current, training), training)], 3));
+      }
+      if (b === 0) {
+        const unpadded = features;
+        features = tf.tidy(() => tf.pad(unpadded, [[0, 0], [2, 2], [2, 2], [0, 0]]));
+      }
+      const transition = this.transitions[b];
+      const out = features;
+      h = tf.tidy(() => (transition === undefined ? this.norm5.relu(out, training) : tf.avgPool(transition.conv.apply(transition.norm.relu(out, training)), 2, 2, 0)));
+    });
+    return h;
   }
 
   dispose(): void {

@@ -12,6 +12,8 @@ export interface DenseNetConfig {
   numInitFeatures: number;
   bnSize: number;
   numClasses: number;
+  /** Affine BatchNorm with running statistics (FedBN); default false, the reference's. */
+  affineBatchNorm?: boolean;
 }
 
 /** U-Net as the reference's `nets/models.py`. */
@@ -20,6 +22,8 @@ export interface UNetConfig {
   inputShape: [number, number, number];
   initFeatures: number;
   outChannels: number;
+  /** Affine BatchNorm with running statistics (FedBN); default false, the reference's. */
+  affineBatchNorm?: boolean;
 }
 
 export type ModelConfig = DenseNetConfig | UNetConfig;
@@ -36,7 +40,7 @@ export interface Model {
   /** AmpNorm then the network. */
   forward(x: tf.Tensor4D, training: boolean): tf.Tensor;
   /** The network on an input AmpNorm already normalized (a HarmoFL step normalizes once, then runs two passes). */
-  network(x: tf.Tensor4D): tf.Tensor;
+  network(x: tf.Tensor4D, training: boolean): tf.Tensor;
   dispose(): void;
 }
 

@@ -25,6 +25,8 @@ export interface Entry {
   readonly variable: tf.Variable;
   readonly trainable: boolean;
   readonly layout: TorchLayout;
+  /** Belongs to a normalization layer (FedBN keeps these local). */
+  readonly normalization: boolean;
 }
 
 /** Flat map of a model's named tensors, with PyTorch state_dict names. */
@@ -36,16 +38,21 @@ export class ParamStore {
   constructor(readonly rng: Rng) {}
 
   /** Registers a tensor under `name` (values in our layout). */
-  add(name: string, shape: number[], values: Float32Array, trainable: boolean, layout: TorchLayout = 'same'): tf.Variable {
+  add(name: string, shape: number[], values: Float32Array, trainable: boolean, layout: TorchLayout = 'same', normalization = false): tf.Variable {
     if (this.entries.has(name)) throw new Error(`duplicate parameter name ${name}`);
     const variable = tf.tidy(() => tf.variable(tf.tensor(values, shape), trainable, `${name}#${ParamStore.counter++}`));
-    this.entries.set(name, { variable, trainable, layout });
+    this.entries.set(name, { variable, trainable, layout, normalization });
     return variable;
   }
 
   /** Trainable variables by name, in registration order. */
   trainable(): Map<string, tf.Variable> {
     return new Map([...this.entries].filter(([, e]) => e.trainable).map(([k, e]) => [k, e.variable]));
+  }
+
+  /** Names of the normalization layers' entries. */
+  normalizationNames(): Set<string> {
+    return new Set([...this.entries].filter(([, e]) => e.normalization).map(([k]) => k));
   }
 
   /** Number of trainable scalars. */

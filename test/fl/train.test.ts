@@ -11,7 +11,8 @@ import { WorkerPool } from '../../src/engine/worker_pool.js';
 import { writeSyntheticFederations } from '../../src/data/synthetic.js';
 import { loadFederation } from '../../src/data/federation.js';
 import { federatedTraining, type TrainConfig, type TrainSummary } from '../../src/fl/simulation.js';
-import { STRATEGY_NAMES, usesAmpNorm, type StrategyName } from '../../src/fl/strategies.js';
+import { STRATEGY_NAMES, usesAffineBatchNorm, usesAmpNorm, type StrategyName } from '../../src/fl/strategies.js';
+import { readCheckpoint } from '../../src/fl/checkpoint.js';
 
 let dirs: Record<'camelyon' | 'prostate' | 'nuclei', string>;
 let pool: WorkerPool;
@@ -52,8 +53,8 @@ async function run(strategy: StrategyName, data: string, out: string, seed = 0):
     optimizer: { kind: classification ? 'sgd' : 'adam', lr: classification ? 0.05 : 1e-3, momentum: 0.9, weightDecay: 1e-4 },
     model: {
       config: classification
-        ? { kind: 'densenet', inputShape: [3, 16, 16], growthRate: 4, blockConfig: [2, 2], numInitFeatures: 8, bnSize: 2, numClasses: 2 }
-        : { kind: 'unet', inputShape: [3, 16, 16], initFeatures: 2, outChannels: 2 },
+        ? { kind: 'densenet', inputShape: [3, 16, 16], growthRate: 4, blockConfig: [2, 2], numInitFeatures: 8, bnSize: 2, numClasses: 2, affineBatchNorm: usesAffineBatchNorm(strategy) }
+        : { kind: 'unet', inputShape: [3, 16, 16], initFeatures: 2, outChannels: 2, affineBatchNorm: usesAffineBatchNorm(strategy) },
       amp: { L: 0, momentum: 0, enabled: usesAmpNorm(strategy) },
     },
     seed,
@@ -197,4 +198,16 @@ test('compare runs strategies on the same federation and writes report.md and a 
   assert.equal((page.match(/<svg /g) ?? []).length, 2, 'validation and test convergence plots');
   assert.equal((page.match(/src="data:image\/png;base64,/g) ?? []).length, 2 * 2, 'before and after per site');
   assert.doesNotMatch(page, /(src|href)="(http|\/)/, 'no external resources');
+});
+
+test('FedBN keeps each site\'s BatchNorm parameters and statistics local, and checkpoints them', async () => {
+  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-fedbn-'));
+  await run('fedbn', dirs.camelyon, out);
+  const ckpt = await readCheckpoint(path.join(out, 'checkpoint.hflc'));
+  assert.deepEqual([...ckpt.personal.keys()], ['hospital0', 'hospital1']);
+  const [a, b] = [ckpt.personal.get('hospital0')!, ckpt.personal.get('hospital1')!];
+  const names = Object.keys(a);
+  assert.ok(names.length > 0 && names.every((n) => /norm\d?\.(weight|bias|running_mean|running_var)$/.test(n)), names.join(', '));
+  assert.ok(names.some((n) => a[n]!.data.some((v, i) => v !== b[n]!.data[i])), 'the two sites hold different statistics');
+  assert.ok(!('classifier.weight' in a), 'other layers are shared');
 });

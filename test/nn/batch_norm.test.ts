@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/engine/backend.js';
+import { Rng } from '../../src/engine/rng.js';
+import { BatchNorm2d, BN_EPS } from '../../src/nn/batch_norm.js';
+import { ParamStore, Scope } from '../../src/nn/params.js';
+import { createModel, densenet121, unet32 } from '../../src/nn/presets.js';
+
+test('affine DenseNet-121 has torchvision\'s parameter count (7,978,856 with 1000 classes, so 6,955,906 with 2) and PyTorch BN names', async () => {
+  await initBackend('wasm');
+  const model = createModel({ ...densenet121(96), affineBatchNorm: true }, new Rng(0));
+  assert.equal(model.params.parameterCount(), 7978856 - 1024 * 1000 - 1000 + 1024 * 2 + 2);
+  for (const name of ['features.norm0.weight', 'features.denseblock1.denselayer1.norm1.running_mean', 'features.transition1.norm.bias', 'features.norm5.running_var'])
+    assert.ok(model.params.entries.has(name), name);
+  assert.ok([...model.params.normalizationNames()].every((n) => /norm\d?\.(weight|bias|running_mean|running_var)$/.test(n)));
+  model.dispose();
+  const unet = createModel({ ...unet32(64), affineBatchNorm: true }, new Rng(0));
+  assert.ok(unet.params.entries.has('encoder1.enc1_norm1.weight') && unet.params.entries.has('decoder1.dec1_norm2.running_var'));
+  unet.dispose();
+});
+
+test('affine BatchNorm: batch statistics and a running-statistics update in training, running statistics in eval', async () => {
+  await initBackend('wasm');
+  const store = new ParamStore(new Rng(0));
+  const bn = new BatchNorm2d(new Scope(store, 'bn'), 1, true);
+  const values = [1, 2, 3, 6];
+  const x = tf.tensor4d(values, [1, 2, 2, 1]);
+  const mean = 3;
+  const biasedVar = values.reduce((a, v) => a + (v - mean) ** 2, 0) / 4;
+  const y = tf.tidy(() => bn.apply(x, true).dataSync().slice());
+  values.forEach((v, i) => assert.ok(Math.abs(y[i]! - (v - mean) / Math.sqrt(biasedVar + BN_EPS)) < 1e-4));
+  const runMean = store.entries.get('bn.running_mean')!.variable.dataSync()[0]!;
+  const runVar = store.entries.get('bn.running_var')!.variable.dataSync()[0]!;
+  assert.ok(Math.abs(runMean - 0.1 * mean) < 1e-6);
+  assert.ok(Math.abs(runVar - (0.9 + 0.1 * biasedVar * (4 / 3))) < 1e-5, 'unbiased variance in the running estimate');
+  const evalOut = tf.tidy(() => bn.apply(x, false).dataSync().slice());
+  values.forEach((v, i) => assert.ok(Math.abs(evalOut[i]! - (v - runMean) / Math.sqrt(runVar + BN_EPS)) < 1e-4));
+  store.dispose();
+  x.dispose();
+});
