@@ -8,6 +8,7 @@ import { registerSynth } from './synth_command.js';
 import { registerTrain } from './train_command.js';
 import { registerTest } from './test_command.js';
 import { registerCompare } from './compare_command.js';
+import { registerDemo } from './demo_command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -24,6 +25,7 @@ registerSynth(program);
 registerTrain(program);
 registerTest(program);
 registerCompare(program);
+registerDemo(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`harmofl: ${e instanceof Error ? e.message : String(e)}\n`);

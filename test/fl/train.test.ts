@@ -211,3 +211,15 @@ test('FedBN keeps each site\'s BatchNorm parameters and statistics local, and ch
   assert.ok(names.some((n) => a[n]!.data.some((v, i) => v !== b[n]!.data[i])), 'the two sites hold different statistics');
   assert.ok(!('classifier.weight' in a), 'other layers are shared');
 });
+
+test('harmofl demo compares harmofl, fedavg and fedbn on both tasks and prints both tables', async () => {
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-demo-'));
+  const data = path.dirname(dirs.camelyon);
+  const { stdout } = await promisify(execFile)('node', [cli, 'demo', '--data', data, '--out', out, '--rounds', '1', '--workers', '2', '--backend', 'wasm']);
+  assert.match(stdout, /classification \(Camelyon17-style, accuracy %\)\nstrategy +hospital0 +hospital1 +mean/);
+  assert.match(stdout, /segmentation \(nuclei-style, Dice %\)/);
+  for (const s of ['harmofl', 'fedavg', 'fedbn']) assert.equal((stdout.match(new RegExp(`^${s} `, 'gm')) ?? []).length, 2, s);
+  assert.deepEqual((await readdir(out)).sort(), ['camelyon17', 'nuclei']);
+  assert.ok((await readdir(path.join(out, 'nuclei'))).includes('report.html'));
+});
