@@ -32,6 +32,8 @@ function demoRun(o: DemoOptions, data: string, out: string, segmentation: boolea
     alpha: 0.05,
     mu: 0.01,
     serverLr: 1e-2,
+    moonMu: 1,
+    moonTau: 0.5,
     ampL: 0,
     ampMomentum: 0,
     seed: 0,

@@ -6,7 +6,7 @@ import { summarizeFederation, summaryTable } from '../data/summary.js';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import type { WorkerPool } from '../engine/worker_pool.js';
 import { federatedTraining, type TrainConfig, type TrainSummary } from '../fl/simulation.js';
-import { usesAffineBatchNorm, usesAmpNorm, type StrategyName } from '../fl/strategies.js';
+import { projectionDimFor, usesAffineBatchNorm, usesAmpNorm, type StrategyName } from '../fl/strategies.js';
 import type { ModelConfig } from '../nn/model.js';
 import { densenet121, unet32 } from '../nn/presets.js';
 import { formatTable } from '../report/table.js';
@@ -23,6 +23,8 @@ export interface TrainOptions {
   alpha: number;
   mu: number;
   serverLr: number;
+  moonMu: number;
+  moonTau: number;
   optimizer?: 'sgd' | 'adam';
   model?: 'densenet121' | 'unet32' | 'densenet' | 'unet';
   features?: number;
@@ -68,6 +70,8 @@ export function addTrainOptions(cmd: Command, defaultOut: string): Command {
     .option('--alpha <a>', 'weight perturbation radius', nonNegative('--alpha'), 0.05)
     .option('--mu <m>', 'FedProx proximal coefficient', nonNegative('--mu'), 0.01)
     .option('--server-lr <x>', 'FedAdam server learning rate', positive('--server-lr'), 1e-2)
+    .option('--moon-mu <m>', 'MOON contrastive weight', nonNegative('--moon-mu'), 1)
+    .option('--moon-tau <t>', 'MOON temperature', positive('--moon-tau'), 0.5)
     .option('--optimizer <name>', 'sgd | adam (default by task)', oneOf('--optimizer', ['sgd', 'adam'] as const))
     .option('--model <name>', 'densenet121 | unet32 | densenet | unet (default: the reference model of the task)', oneOf('--model', ['densenet121', 'unet32', 'densenet', 'unet'] as const))
     .option('--features <n>', 'densenet init features / unet base features', (v: string) => parsePositiveInt(v, '--features'))
@@ -116,22 +120,31 @@ export async function prepareRun(o: TrainOptions): Promise<PreparedRun> {
   const model = modelConfig(o, fed.task, size, fed.numClasses);
   return {
     fed,
-    configFor: (strategy, out) => ({
+    configFor: (strategy, out) => {
+      const projectionDim = projectionDimFor(strategy);
+      if (projectionDim !== undefined && model.kind !== 'densenet') throw new Error(`--strategy ${strategy} needs a classification federation (its projection head sits on DenseNet features)`);
+      return {
       data: { dir: o.data, format, imbalance: o.imbalance === true, seed: o.seed, ...(resize ? { resize } : {}) },
       strategy,
       alpha: o.alpha,
       mu: o.mu,
       serverLr: o.serverLr,
+      moonMu: o.moonMu,
+      moonTau: o.moonTau,
       rounds: o.rounds ?? (classification ? 100 : 500),
       localEpochs: o.wkIters ?? o.localEpochs,
       batch: o.batch ?? (classification ? 128 : 16),
       optimizer: { kind: o.optimizer ?? (classification ? 'sgd' : 'adam'), lr: o.lr ?? (classification ? 1e-3 : 1e-4), momentum: 0.9, weightDecay: 1e-4 },
-      model: { config: { ...model, affineBatchNorm: usesAffineBatchNorm(strategy) }, amp: { L: o.ampL, momentum: o.ampMomentum, enabled: usesAmpNorm(strategy) } },
+      model: {
+        config: { ...model, affineBatchNorm: usesAffineBatchNorm(strategy), ...(projectionDim !== undefined ? { projectionDim } : {}) },
+        amp: { L: o.ampL, momentum: o.ampMomentum, enabled: usesAmpNorm(strategy) },
+      },
       seed: o.seed,
       weighting: o.weighting,
       augment: !classification,
       out,
-    }),
+      };
+    },
   };
 }
 

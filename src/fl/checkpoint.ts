@@ -25,16 +25,20 @@ export interface Checkpoint<C, B> {
   global: NamedArrays;
   optimizers: Map<string, OptimizerState>;
   server: NamedArrays;
-  /** Each site's local entries (FedBN). */
-  personal: Map<string, NamedArrays>;
+  /** Per-site state by kind: `local` (FedBN's own entries), `previous` (MOON's last local model). */
+  siteStates: Record<SiteStateKind, Map<string, NamedArrays>>;
 }
+
+export type SiteStateKind = 'local' | 'previous';
+const SITE_STATE_KINDS: SiteStateKind[] = ['local', 'previous'];
 
 /** Writes a checkpoint atomically (temp file, then rename). */
 export async function writeCheckpoint<C, B>(file: string, ckpt: Checkpoint<C, B>): Promise<void> {
   const arrays: NamedArrays = {};
   for (const [name, a] of Object.entries(ckpt.global)) arrays[`global/${name}`] = a;
   for (const [name, a] of Object.entries(ckpt.server)) arrays[`server/${name}`] = a;
-  for (const [site, state] of ckpt.personal) for (const [name, a] of Object.entries(state)) arrays[`personal/${site}/${name}`] = a;
+  for (const kind of SITE_STATE_KINDS)
+    for (const [site, state] of ckpt.siteStates[kind]) for (const [name, a] of Object.entries(state)) arrays[`site/${kind}/${site}/${name}`] = a;
   for (const [site, opt] of ckpt.optimizers) for (const [slot, a] of Object.entries(opt.slots)) arrays[`optimizer/${site}/${slot}`] = a;
   await writeFileAtomic(file, encodeArraysFile(MAGIC, ckpt.header, arrays));
 }
@@ -50,21 +54,22 @@ export async function readCheckpoint<C, B>(file: string): Promise<Checkpoint<C, 
   const { header, arrays } = decodeArraysFile<CheckpointHeader<C, B>>(bytes, MAGIC, file, 'checkpoint');
   const global: NamedArrays = {};
   const server: NamedArrays = {};
-  const personal = new Map<string, NamedArrays>();
+  const siteStates: Record<SiteStateKind, Map<string, NamedArrays>> = { local: new Map(), previous: new Map() };
   const optimizers = new Map<string, OptimizerState>(
     Object.entries(header.optimizers).map(([site, o]) => [site, { kind: o.kind, step: o.step, slots: {} }]),
   );
   for (const [name, a] of Object.entries(arrays)) {
     if (name.startsWith('global/')) global[name.slice('global/'.length)] = a;
     else if (name.startsWith('server/')) server[name.slice('server/'.length)] = a;
-    else if (name.startsWith('personal/')) {
-      const [, site, ...entry] = name.split('/');
-      personal.set(site!, { ...personal.get(site!), [entry.join('/')]: a });
+    else if (name.startsWith('site/')) {
+      const [, kind, site, ...entry] = name.split('/');
+      const map = siteStates[kind as SiteStateKind];
+      map.set(site!, { ...map.get(site!), [entry.join('/')]: a });
     }
     else {
       const [, site, ...slot] = name.split('/');
       optimizers.get(site!)!.slots[slot.join('/')] = a;
     }
   }
-  return { header, global, optimizers, server, personal };
+  return { header, global, optimizers, server, siteStates };
 }

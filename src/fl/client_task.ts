@@ -4,7 +4,8 @@ import type { Federation } from '../data/manifest.js';
 import { fromNamedArrays, toNamedArrays, transferList, type NamedArrays } from '../engine/named_arrays.js';
 import { Rng } from '../engine/rng.js';
 import type { AmpNormOptions } from '../harmofl/amp_norm.js';
-import { trainStep } from '../harmofl/train_step.js';
+import { taskLoss, trainStep } from '../harmofl/train_step.js';
+import { modelContrastiveLoss } from '../losses/contrastive.js';
 import { WeightPerturbation } from '../harmofl/weight_perturbation.js';
 import { accuracy } from '../losses/classification.js';
 import { diceCoefficient } from '../losses/dice.js';
@@ -47,6 +48,8 @@ export interface LocalTrainInput {
   optimizer: OptimizerConfig;
   optimizerState?: OptimizerState;
   instructions: ClientInstructions;
+  /** This site's model after its previous round (MOON); the global state when absent. */
+  previousState?: NamedArrays;
   epochs: number;
   batch: number;
   seed: number;
@@ -87,9 +90,9 @@ function federation(ref: DataRef): Promise<Federation> {
   return fed;
 }
 
-/** The worker's model for `ref`, built once, with `state` loaded. */
-function modelWith(ref: ModelRef, state: NamedArrays, frozen: boolean): Model {
-  const key = JSON.stringify(ref);
+/** The worker's model for `ref` in `role` (the one trained, or MOON's frozen references), built once, with `state` loaded. */
+function modelWith(ref: ModelRef, state: NamedArrays, frozen: boolean, role: 'local' | 'global' | 'previous' = 'local'): Model {
+  const key = `${role}:${JSON.stringify(ref)}`;
   let model = models.get(key);
   if (model === undefined) {
     model = createModel(ref.config, new Rng(0), ref.amp);
@@ -127,14 +130,26 @@ export async function localTrain(input: LocalTrainInput): Promise<{ output: Loca
       ? undefined
       : (): tf.Scalar =>
           tf.mul(mu / 2, tf.addN([...model.params.trainable()].map(([k, v]) => tf.sum(tf.squaredDifference(v, anchors.get(k)!))))) as tf.Scalar;
+  const moon = input.instructions.moon;
+  const references =
+    moon === undefined ? undefined : [modelWith(input.model, input.state, true, 'global'), modelWith(input.model, input.previousState ?? input.state, true, 'previous')];
   const rng = new Rng(input.seed);
   let steps = 0;
   let lossSum = 0;
   for (let e = 0; e < input.epochs; e++) {
     for await (const b of batches(data.train, fed, input.batch, rng, input.augment ? rng : undefined)) {
-      lossSum += trainStep(model, opt, b.x, b.y, regularizer).loss;
+      // MOON pulls the representation toward the global model's and away from this site's previous one.
+      const targets = references === undefined ? undefined : tf.tidy(() => references.map((m) => embedOf(m, b.x, false).z));
+      const objective =
+        moon === undefined || targets === undefined
+          ? undefined
+          : (x: tf.Tensor4D): tf.Scalar => {
+              const { z, logits } = embedOf(model, x, true);
+              return tf.add(taskLoss(model, logits, b.y), tf.mul(moon.mu, modelContrastiveLoss(z, targets[0]!, targets[1]!, moon.tau))) as tf.Scalar;
+            };
+      lossSum += trainStep(model, opt, b.x, b.y, { ...(regularizer ? { regularizer } : {}), ...(objective ? { objective } : {}) }).loss;
       steps++;
-      tf.dispose([b.x, b.y]);
+      tf.dispose([b.x, b.y, ...(targets ?? [])]);
     }
   }
   const state = toNamedArrays(model.params.state());
@@ -158,4 +173,10 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluateOutput> {
     tf.dispose([logits, b.x, b.y]);
   }
   return { site: input.site, split: input.split, metric: source.size > 0 ? weighted / source.size : Number.NaN, samples: source.size };
+}
+
+/** The projected representation and logits of a model with a projection head (MOON's models). */
+function embedOf(model: Model, x: tf.Tensor4D, training: boolean): { z: tf.Tensor2D; logits: tf.Tensor2D } {
+  if (model.embed === undefined) throw new Error('MOON needs a model with a projection head (classification DenseNet)');
+  return model.embed(x, training);
 }

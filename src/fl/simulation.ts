@@ -12,7 +12,7 @@ import { createModel } from '../nn/presets.js';
 import { saveModel } from '../nn/model_file.js';
 import type { DataRef, EvaluateInput, EvaluateOutput, LocalTrainInput, LocalTrainOutput, ModelRef, OptimizerConfig } from './client_task.js';
 import { createStrategy, type StrategyName } from './strategies.js';
-import { readCheckpoint, writeCheckpoint, type CheckpointHeader } from './checkpoint.js';
+import { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointHeader } from './checkpoint.js';
 
 /** Everything a federated run depends on; saved with its results. */
 export interface TrainConfig {
@@ -22,6 +22,9 @@ export interface TrainConfig {
   mu: number;
   /** FedAdam's server learning rate. */
   serverLr: number;
+  /** MOON's contrastive weight and temperature. */
+  moonMu: number;
+  moonTau: number;
   rounds: number;
   localEpochs: number;
   batch: number;
@@ -87,12 +90,15 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
     clientMomentum: config.optimizer.kind === 'sgd' ? config.optimizer.momentum : 0,
     serverLr: config.serverLr,
     serverEps: 1e-3,
+    moonMu: config.moonMu,
+    moonTau: config.moonTau,
   });
   let global: NamedArrays = toNamedArrays(model.params.state());
   let optimizerStates = new Map<string, OptimizerState>();
-  // Entries each site keeps for itself (FedBN); they override the global state for that site.
-  let personal = new Map<string, NamedArrays>();
-  const stateFor = (site: string): NamedArrays => ({ ...global, ...personal.get(site) });
+  // Entries each site keeps for itself (FedBN), overriding the global state for that site; and each
+  // site's last local model (MOON).
+  let siteStates: Checkpoint<TrainConfig, RoundReport | undefined>['siteStates'] = { local: new Map(), previous: new Map() };
+  const stateFor = (site: string): NamedArrays => ({ ...global, ...siteStates.local.get(site) });
   const sites = fed.sites.map((s) => s.name);
   const totalSamples = fed.sites.reduce((a, s) => a + s.train.size, 0);
   const weights = fed.sites.map((s) => (config.weighting === 'uniform' ? 1 / sites.length : s.train.size / totalSamples));
@@ -105,7 +111,7 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
     assertResumable(checkpointFile, ckpt.header, config, fed.task, sites);
     global = ckpt.global;
     optimizerStates = ckpt.optimizers;
-    personal = ckpt.personal;
+    siteStates = ckpt.siteStates;
     strategy.setState?.(ckpt.server);
     best = ckpt.header.best;
     firstRound = ckpt.header.round + 1;
@@ -131,6 +137,7 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
             optimizer: config.optimizer,
             ...(optimizerStates.has(site) ? { optimizerState: optimizerStates.get(site)! } : {}),
             instructions,
+            ...(instructions.moon !== undefined ? { previousState: siteStates.previous.get(site) ?? global } : {}),
             epochs: config.localEpochs,
             batch: config.batch,
             seed: config.seed * 1_000_003 + round * 1009 + i,
@@ -142,7 +149,8 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
       outputs.forEach((o) => optimizerStates.set(o.update.site, o.optimizerState));
       const local = strategy.localEntries;
       if (local !== undefined)
-        for (const o of outputs) personal.set(o.update.site, Object.fromEntries(Object.entries(o.update.state).filter(([name]) => local.has(name))));
+        for (const o of outputs) siteStates.local.set(o.update.site, Object.fromEntries(Object.entries(o.update.state).filter(([name]) => local.has(name))));
+      if (instructions.moon !== undefined) for (const o of outputs) siteStates.previous.set(o.update.site, o.update.state);
       global = strategy.aggregate(round, global, outputs.map((o) => o.update), weights);
       const evals = await Promise.all(
         sites.flatMap((site) =>
@@ -185,7 +193,7 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
         global,
         optimizers: optimizerStates,
         server: strategy.getState?.() ?? {},
-        personal,
+        siteStates,
       });
       await appendFile(metricsFile, `${JSON.stringify({ ...report, elapsedSeconds: (performance.now() - started) / 1000 })}\n`);
       yield report;

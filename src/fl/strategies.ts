@@ -2,7 +2,7 @@ import type { NamedArrays } from '../engine/named_arrays.js';
 import { weightedAverage, type ClientInstructions, type ClientUpdate, type Strategy } from './strategy.js';
 
 /** Strategy names `harmofl train --strategy` accepts in this release. */
-export const STRATEGY_NAMES = ['fedavg', 'fedprox', 'fednova', 'fedadam', 'fedbn', 'harmofl', 'amp-only', 'wp-only'] as const;
+export const STRATEGY_NAMES = ['fedavg', 'fedprox', 'fednova', 'fedadam', 'fedbn', 'moon', 'harmofl', 'amp-only', 'wp-only'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** Hyper-parameters a strategy may use. */
@@ -18,6 +18,9 @@ export interface StrategyOptions {
   /** FedAdam server learning rate, and its adaptivity eps (Reddi et al. 2021). */
   serverLr: number;
   serverEps: number;
+  /** MOON's contrastive weight and temperature. */
+  moonMu: number;
+  moonTau: number;
 }
 
 /** Averaging strategies that differ only in what clients are told to do. */
@@ -37,6 +40,8 @@ export function createStrategy(name: StrategyName, o: StrategyOptions): Strategy
       return averaging(name, () => ({ alpha: 0, proximalMu: o.mu, freezeAmpNorm: true }));
     case 'fednova':
       return fedNova(o);
+    case 'moon':
+      return averaging(name, () => ({ ...PLAIN, moon: { mu: o.moonMu, tau: o.moonTau } }));
     case 'fedbn':
       // FedBN (Li et al. 2021): every client keeps its own BatchNorm parameters and statistics.
       return { ...averaging(name, () => PLAIN), localEntries: o.normalization };
@@ -49,6 +54,11 @@ export function createStrategy(name: StrategyName, o: StrategyOptions): Strategy
     case 'wp-only':
       return averaging(name, () => ({ alpha: o.alpha, proximalMu: 0, freezeAmpNorm: true }));
   }
+}
+
+/** Size of the projection head a strategy's model needs (MOON), or undefined. */
+export function projectionDimFor(name: StrategyName): number | undefined {
+  return name === 'moon' ? 256 : undefined;
 }
 
 /** Whether a strategy needs BatchNorm with affine parameters and running statistics (the reference's has neither). */

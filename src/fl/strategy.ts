@@ -8,6 +8,8 @@ export interface ClientInstructions {
   proximalMu: number;
   /** AmpNorm stops updating its running amplitude (HarmoFL: after the first aggregation). */
   freezeAmpNorm: boolean;
+  /** MOON's model-contrastive term: weight `mu`, temperature `tau`. */
+  moon?: { mu: number; tau: number };
 }
 
 /** What a client sends back after local training. */

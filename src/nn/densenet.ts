@@ -39,6 +39,7 @@ export class DenseNet implements Model {
   private readonly blocks: DenseLayer[][] = [];
   private readonly transitions: Transition[] = [];
   private readonly norm5: BatchNorm2d;
+  private readonly projection: [Linear, Linear] | undefined;
   private readonly classifier: Linear;
   private readonly affine: boolean;
 
@@ -67,7 +68,9 @@ export class DenseNet implements Model {
       }
     });
     this.norm5 = new BatchNorm2d(features.child('norm5'), n, this.affine);
-    this.classifier = new Linear(root.child('classifier'), n, config.numClasses);
+    const dim = config.projectionDim;
+    this.projection = dim === undefined ? undefined : [new Linear(root.child('projection.0'), n, n), new Linear(root.child('projection.2'), n, dim)];
+    this.classifier = new Linear(root.child('classifier'), dim ?? n, config.numClasses);
   }
 
   forward(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
@@ -75,10 +78,16 @@ export class DenseNet implements Model {
   }
 
   network(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
+    return this.embed(x, training).logits;
+  }
+
+  /** Pooled features through the projection head (when configured), and the logits read from them. */
+  embed(x: tf.Tensor4D, training: boolean): { z: tf.Tensor2D; logits: tf.Tensor2D } {
     let h = tf.tidy(() => tf.maxPool(this.norm0.relu(this.conv0.apply(x), training), 3, 2, 1));
     h = this.affine ? this.layerwiseBlocks(h, training) : this.sharedNormBlocks(h);
     const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
-    return this.classifier.apply(pooled);
+    const z = this.projection === undefined ? pooled : this.projection[1].apply(tf.relu(this.projection[0].apply(pooled)));
+    return { z, logits: this.classifier.apply(z) };
   }
 
   /**

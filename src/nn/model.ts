@@ -14,6 +14,8 @@ export interface DenseNetConfig {
   numClasses: number;
   /** Affine BatchNorm with running statistics (FedBN); default false, the reference's. */
   affineBatchNorm?: boolean;
+  /** MOON's projection head: a 2-layer MLP to this many dimensions, which the classifier then reads. */
+  projectionDim?: number;
 }
 
 /** U-Net as the reference's `nets/models.py`. */
@@ -41,6 +43,8 @@ export interface Model {
   forward(x: tf.Tensor4D, training: boolean): tf.Tensor;
   /** The network on an input AmpNorm already normalized (a HarmoFL step normalizes once, then runs two passes). */
   network(x: tf.Tensor4D, training: boolean): tf.Tensor;
+  /** The projected representation and the logits of one pass (models with a projection head only, for MOON). */
+  embed?(x: tf.Tensor4D, training: boolean): { z: tf.Tensor2D; logits: tf.Tensor2D };
   dispose(): void;
 }
 

@@ -11,7 +11,7 @@ import type { NamedArrays } from '../../src/engine/named_arrays.js';
 const arr = (xs: number[]): { shape: number[]; data: Float32Array } => ({ shape: [xs.length], data: Float32Array.from(xs) });
 const global: NamedArrays = { w: arr([1, 1]), amp: arr([5, 5]) };
 const update = (site: string, w: number[], amp: number[], steps: number): ClientUpdate => ({ site, state: { w: arr(w), amp: arr(amp) }, samples: 10, steps, trainLoss: 0 });
-const options = (o: Partial<StrategyOptions> = {}): StrategyOptions => ({ alpha: 0, mu: 0, trainable: new Set(['w']), normalization: new Set(), clientMomentum: 0, serverLr: 0.1, serverEps: 1e-3, ...o });
+const options = (o: Partial<StrategyOptions> = {}): StrategyOptions => ({ alpha: 0, mu: 0, trainable: new Set(['w']), normalization: new Set(), clientMomentum: 0, serverLr: 0.1, serverEps: 1e-3, moonMu: 1, moonTau: 0.5, ...o });
 const close = (a: ArrayLike<number>, b: number[]): void => b.forEach((v, i) => assert.ok(Math.abs(a[i]! - v) < 1e-5, `${a[i]} vs ${v}`));
 
 test('FedNova equals FedAvg when every client ran the same steps, and normalizes by steps otherwise', () => {
@@ -44,7 +44,7 @@ test('FedAdam takes an adaptive server step on the averaged change and keeps its
     global: first,
     optimizers: new Map(),
     server: adam.getState!(),
-    personal: new Map(),
+    siteStates: { local: new Map(), previous: new Map() },
   });
   const restored = createStrategy('fedadam', options());
   restored.setState!((await readCheckpoint(file)).server);

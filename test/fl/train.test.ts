@@ -47,13 +47,15 @@ async function run(strategy: StrategyName, data: string, out: string, seed = 0):
     alpha: 0.05,
     mu: 0.01,
     serverLr: 0.01,
+    moonMu: 1,
+    moonTau: 0.5,
     rounds: 2,
     localEpochs: 1,
     batch: 4,
     optimizer: { kind: classification ? 'sgd' : 'adam', lr: classification ? 0.05 : 1e-3, momentum: 0.9, weightDecay: 1e-4 },
     model: {
       config: classification
-        ? { kind: 'densenet', inputShape: [3, 16, 16], growthRate: 4, blockConfig: [2, 2], numInitFeatures: 8, bnSize: 2, numClasses: 2, affineBatchNorm: usesAffineBatchNorm(strategy) }
+        ? { kind: 'densenet', inputShape: [3, 16, 16], growthRate: 4, blockConfig: [2, 2], numInitFeatures: 8, bnSize: 2, numClasses: 2, affineBatchNorm: usesAffineBatchNorm(strategy), ...(strategy === 'moon' ? { projectionDim: 16 } : {}) }
         : { kind: 'unet', inputShape: [3, 16, 16], initFeatures: 2, outChannels: 2, affineBatchNorm: usesAffineBatchNorm(strategy) },
       amp: { L: 0, momentum: 0, enabled: usesAmpNorm(strategy) },
     },
@@ -175,6 +177,8 @@ test('compare runs strategies on the same federation and writes report.md and a 
       alpha: 0.05,
       mu: 0.01,
       serverLr: 0.01,
+      moonMu: 1,
+      moonTau: 0.5,
       model: 'densenet',
       growth: 4,
       blocks: [2, 2],
@@ -204,8 +208,8 @@ test('FedBN keeps each site\'s BatchNorm parameters and statistics local, and ch
   const out = await mkdtemp(path.join(tmpdir(), 'harmofl-fedbn-'));
   await run('fedbn', dirs.camelyon, out);
   const ckpt = await readCheckpoint(path.join(out, 'checkpoint.hflc'));
-  assert.deepEqual([...ckpt.personal.keys()], ['hospital0', 'hospital1']);
-  const [a, b] = [ckpt.personal.get('hospital0')!, ckpt.personal.get('hospital1')!];
+  assert.deepEqual([...ckpt.siteStates.local.keys()], ['hospital0', 'hospital1']);
+  const [a, b] = [ckpt.siteStates.local.get('hospital0')!, ckpt.siteStates.local.get('hospital1')!];
   const names = Object.keys(a);
   assert.ok(names.length > 0 && names.every((n) => /norm\d?\.(weight|bias|running_mean|running_var)$/.test(n)), names.join(', '));
   assert.ok(names.some((n) => a[n]!.data.some((v, i) => v !== b[n]!.data[i])), 'the two sites hold different statistics');
@@ -222,4 +226,14 @@ test('harmofl demo compares harmofl, fedavg and fedbn on both tasks and prints b
   for (const s of ['harmofl', 'fedavg', 'fedbn']) assert.equal((stdout.match(new RegExp(`^${s} `, 'gm')) ?? []).length, 2, s);
   assert.deepEqual((await readdir(out)).sort(), ['camelyon17', 'nuclei']);
   assert.ok((await readdir(path.join(out, 'nuclei'))).includes('report.html'));
+});
+
+test('MOON keeps each site\'s previous local model and trains a projection head', async () => {
+  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-moon-'));
+  await run('moon', dirs.camelyon, out);
+  const ckpt = await readCheckpoint(path.join(out, 'checkpoint.hflc'));
+  assert.deepEqual([...ckpt.siteStates.previous.keys()], ['hospital0', 'hospital1']);
+  const previous = ckpt.siteStates.previous.get('hospital0')!;
+  assert.ok('projection.2.weight' in previous && 'classifier.weight' in previous);
+  assert.notDeepEqual(previous['projection.0.weight']!.data, ckpt.global['projection.0.weight']!.data, 'a local model differs from the average');
 });
