@@ -150,7 +150,13 @@ export async function prepareRun(o: TrainOptions): Promise<PreparedRun> {
 
 /** Runs one strategy to the end, printing a per-site table after each round. */
 export async function runTraining(config: TrainConfig, fed: Federation, pool: WorkerPool, resume: boolean): Promise<TrainSummary> {
-  const run = federatedTraining(config, fed, pool, { resume });
+  const onProgress = (round: number, phase: string, done: number, total: number): void => {
+    const width = 20;
+    const filled = Math.round((width * done) / total);
+    process.stderr.write(`\r${config.strategy} round ${round + 1}/${config.rounds} ${phase.padEnd(8)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`);
+    if (done === total && phase === 'evaluate') process.stderr.write('\r\x1b[K');
+  };
+  const run = federatedTraining(config, fed, pool, { resume, ...(process.stderr.isTTY ? { onProgress } : {}) });
   for (;;) {
     const next = await run.next();
     if (next.done === true) return next.value;

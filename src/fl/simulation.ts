@@ -36,9 +36,10 @@ export interface TrainConfig {
   out: string;
 }
 
-/** How a run starts: fresh, or from `out/checkpoint.hflc`. */
+/** How a run starts (fresh, or from `out/checkpoint.hflc`) and who hears of its progress within a round. */
 export interface RunOptions {
   resume?: boolean;
+  onProgress?: (round: number, phase: 'train' | 'evaluate', done: number, total: number) => void;
 }
 
 /** One site's numbers in a round. */
@@ -127,6 +128,12 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
     for (let round = firstRound; round < config.rounds; round++) {
       const roundStart = performance.now();
       const instructions = strategy.configureRound(round);
+      const progress = (phase: 'train' | 'evaluate', total: number): (<T>(p: Promise<T>) => Promise<T>) => {
+        let done = 0;
+        options.onProgress?.(round, phase, 0, total);
+        return (p) => p.then((v) => (options.onProgress?.(round, phase, ++done, total), v));
+      };
+      const trained = progress('train', sites.length);
       const outputs = await Promise.all(
         sites.map((site, i) => {
           const input: LocalTrainInput = {
@@ -143,7 +150,7 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
             seed: config.seed * 1_000_003 + round * 1009 + i,
             augment: config.augment,
           };
-          return pool.run<LocalTrainOutput>(TASK, 'localTrain', input);
+          return trained(pool.run<LocalTrainOutput>(TASK, 'localTrain', input));
         }),
       );
       outputs.forEach((o) => optimizerStates.set(o.update.site, o.optimizerState));
@@ -152,11 +159,12 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
         for (const o of outputs) siteStates.local.set(o.update.site, Object.fromEntries(Object.entries(o.update.state).filter(([name]) => local.has(name))));
       if (instructions.moon !== undefined) for (const o of outputs) siteStates.previous.set(o.update.site, o.update.state);
       global = strategy.aggregate(round, global, outputs.map((o) => o.update), weights);
+      const evaluated = progress('evaluate', sites.length * 2);
       const evals = await Promise.all(
         sites.flatMap((site) =>
           (['val', 'test'] as const).map((split) => {
             const input: EvaluateInput = { data: config.data, site, split, model: config.model, state: stateFor(site), batch: config.batch };
-            return pool.run<EvaluateOutput>(TASK, 'evaluate', input);
+            return evaluated(pool.run<EvaluateOutput>(TASK, 'evaluate', input));
           }),
         ),
       );
