@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Rng } from '../engine/rng.js';
 import { DataError } from './image_codec.js';
-import { buildFederation, parseCsv, type Federation, type ManifestOptions, type Row } from './manifest.js';
+import { buildFederation, parseCsv, readListing, type Federation, type ManifestOptions, type Row } from './manifest.js';
 
 /** Share of each hospital's patches held out for testing (seeded, per hospital). */
 export const CAMELYON_TEST_FRACTION = 0.2;
@@ -25,13 +24,7 @@ export function camelyonPatchPath(patient: string, node: string, x: string, y: s
  */
 export async function loadCamelyonFederation(dir: string, options: CamelyonOptions = {}): Promise<Federation> {
   const file = path.join(dir, 'metadata.csv');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new DataError(file, 'not found: a Camelyon17-WILDS root holds metadata.csv and patches/');
-  }
-  const records = parseCsv(text, file, ['patient', 'node', 'x_coord', 'y_coord', 'tumor', 'center']);
+  const records = parseCsv(await readListing(file, 'a Camelyon17-WILDS root holds metadata.csv and patches/'), file, ['patient', 'node', 'x_coord', 'y_coord', 'tumor', 'center']);
   const byCenter = new Map<string, Row[]>();
   records.forEach((r, i) => {
     const line = i + 2;

@@ -85,19 +85,22 @@ export interface Row {
 /** Reads `dir/manifest.csv` (columns site,split,image,label), checking every row and file before returning. */
 export async function loadManifestFederation(dir: string, options: ManifestOptions = {}): Promise<Federation> {
   const file = path.join(dir, 'manifest.csv');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new DataError(file, 'not found: a manifest federation is a directory with manifest.csv (columns site,split,image,label)');
-  }
-  const records = parseCsv(text, file, ['site', 'split', 'image', 'label']);
+  const records = parseCsv(await readListing(file, 'a manifest federation is a directory with manifest.csv (columns site,split,image,label)'), file, ['site', 'split', 'image', 'label']);
   const rows: Row[] = records.map((r, i) => {
     const line = i + 2;
     if (!(SPLITS as readonly string[]).includes(r['split']!)) throw new DataError(file, `line ${line}: unknown split "${r['split']}" (use train, val or test)`);
     return { site: r['site']!, split: r['split'] as Split, image: r['image']!, label: r['label']!, line };
   });
   return buildFederation(dir, file, rows, options, 1 / 255);
+}
+
+/** Reads a federation's listing file; when missing, the error says what the folder should hold. */
+export async function readListing(file: string, expected: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    throw new DataError(file, `not found: ${expected}`);
+  }
 }
 
 /** Parses CSV text with a header row; `required` columns must be present. */
