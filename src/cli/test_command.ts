@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { detectFormat } from '../data/federation.js';
+import { detectFormat, loadFederation } from '../data/federation.js';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { toNamedArrays } from '../engine/named_arrays.js';
 import { Rng } from '../engine/rng.js';
@@ -48,7 +48,6 @@ export function registerTest(program: Command): void {
       const state = toNamedArrays(model.params.state());
       const ref = { config: model.config, amp: model.ampNorm.options };
       model.dispose();
-      const { loadFederation } = await import('../data/federation.js');
       const fed = await loadFederation(o.data, { format: data.format, seed: data.seed });
       const results = [];
       for (const site of fed.sites) results.push(await evaluate({ data, site: site.name, split: 'test', model: ref, state, batch: o.batch }));
