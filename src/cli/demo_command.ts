@@ -23,7 +23,7 @@ function demoRun(o: DemoOptions, data: string, out: string, segmentation: boolea
   return {
     data,
     out,
-    rounds: o.rounds ?? (segmentation ? 10 : 20),
+    rounds: o.rounds ?? (segmentation ? 10 : 30),
     localEpochs: 1,
     batch: segmentation ? 8 : 16,
     lr: segmentation ? 1e-3 : 1e-2,
@@ -50,7 +50,7 @@ export function registerDemo(program: Command): void {
     .description('generate the synthetic federations if missing, compare harmofl, fedavg and fedbn on classification and segmentation, write reports')
     .option('--data <dir>', 'where the synthetic federations live (written when missing)', 'data/synthetic')
     .option('--out <dir>', 'output folder', 'runs/demo')
-    .option('--rounds <n>', 'rounds per run (default 20 classification, 10 segmentation)', (v: string) => parsePositiveInt(v, '--rounds'))
+    .option('--rounds <n>', 'rounds per run (default 30 classification, 10 segmentation)', (v: string) => parsePositiveInt(v, '--rounds'))
     .option('--workers <n>', 'parallel clients', (v: string) => parsePositiveInt(v, '--workers'), os.availableParallelism())
     .option('--backend <name>', 'auto | wasm | tensorflow | cpu', parseBackend, 'auto' as BackendChoice)
     .action(async (o: DemoOptions) => {

@@ -50,6 +50,8 @@ export interface SiteShift {
   blur: number;
   noise: number;
   smoothNoise: boolean;
+  /** Spread (std) of a per-image, per-channel offset: slide-to-slide stain and illumination variation. */
+  imageJitter: number;
 }
 
 /** Site `i`'s shift at `strength` (0: none); site 0 is close to neutral, later sites drift further. */
@@ -61,9 +63,10 @@ export function siteShift(i: number, seed: number, strength = 1): SiteShift {
     gain: [1 + 0.5 * jitter(), 1 + 0.5 * jitter(), 1 + 0.5 * jitter()],
     gamma: 1 + 0.7 * jitter(),
     offset: 0.2 * jitter(),
-    blur: strength > 0 ? i % 3 : 0,
+    blur: strength > 0 ? Math.min(i % 3, 1) : 0,
     noise: 0.03 + 0.1 * s * rng.uniform(),
     smoothNoise: strength > 0 && i % 2 === 1,
+    imageJitter: 0.2 * s,
   };
 }
 
@@ -94,10 +97,11 @@ export function applyShift(clean: Float32Array, h: number, w: number, c: number,
   let noise = Float32Array.from({ length: h * w * c }, () => rng.normal() * shift.noise);
   if (shift.smoothNoise) noise = Float32Array.from(blur(noise, h, w, c, 2), (v) => v * 3);
   const blurred = blur(clean, h, w, c, shift.blur);
+  const imageOffset = Array.from({ length: c }, () => rng.normal() * shift.imageJitter);
   return Float32Array.from(blurred, (v, i) => {
     const g = shift.gain[i % c] ?? 1;
     const toned = Math.pow(Math.min(Math.max(v * g + shift.offset, 0), 1), shift.gamma);
-    return Math.min(Math.max(toned + noise[i]!, 0), 1);
+    return Math.min(Math.max(toned + imageOffset[i % c]! + noise[i]!, 0), 1);
   });
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import { Rng } from '../../src/engine/rng.js';
-import { BatchNorm2d, BN_EPS } from '../../src/nn/batch_norm.js';
+import { BatchNorm2d, BN_EPS, batchNorm, bnRelu } from '../../src/nn/batch_norm.js';
 import { ParamStore, Scope } from '../../src/nn/params.js';
 import { createModel, densenet121, unet32 } from '../../src/nn/presets.js';
 
@@ -38,4 +38,27 @@ test('affine BatchNorm: batch statistics and a running-statistics update in trai
   values.forEach((v, i) => assert.ok(Math.abs(evalOut[i]! - (v - runMean) / Math.sqrt(runVar + BN_EPS)) < 1e-4));
   store.dispose();
   x.dispose();
+});
+
+test('fused wasm BatchNorm kernels (alone and before ReLU) equal tf ops on the cpu backend, value and gradient', async () => {
+  const rng = new Rng(5);
+  const shape: [number, number, number, number] = [3, 5, 4, 7];
+  const size = shape.reduce((a, b) => a * b, 1);
+  const xs = Float32Array.from({ length: size }, () => rng.normal() * 2 + 0.5);
+  const dys = Float32Array.from({ length: size }, () => rng.normal());
+  const run = (f: (x: tf.Tensor4D) => tf.Tensor4D): [Float32Array, Float32Array] =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(xs, shape);
+      const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), tf.tensor4d(dys, shape))))(x);
+      return [f(x).dataSync() as Float32Array, grad.dataSync() as Float32Array];
+    });
+  for (const [name, f] of [['batchNorm', batchNorm], ['bnRelu', bnRelu]] as const) {
+    await initBackend('cpu');
+    const [y0, g0] = run(f);
+    await initBackend('wasm');
+    const [y1, g1] = run(f);
+    if (name === 'bnRelu') assert.ok(y1.some((v) => v === 0) && y1.every((v) => v >= 0), 'relu applied');
+    y0.forEach((v, i) => assert.ok(Math.abs(v - y1[i]!) < 1e-5, `${name} value ${i}: ${v} vs ${y1[i]}`));
+    g0.forEach((v, i) => assert.ok(Math.abs(v - g1[i]!) < 1e-4, `${name} gradient ${i}: ${v} vs ${g1[i]}`));
+  }
 });

@@ -4,14 +4,15 @@ import { conv2dBackpropInputConfig } from './conv2d_backprop_input.js';
 import { sharedIdentityConfig } from './identity.js';
 import { concatConfig, splitVConfig } from './split_concat.js';
 import { bnBackwardConfig, bnForwardConfig } from './batch_norm_kernels.js';
+import { maxPoolGradConfig } from './max_pool_grad.js';
 
 /**
  * Kernels this project supplies per backend: wasm lacks the conv filter gradient, has a slow
- * input gradient, an Identity that copies, slice-per-row Concat and SplitV, and no fused
- * BatchNorm (ours: `HarmoflBatchNormForward` / `Backward`).
+ * input gradient, an Identity that copies, slice-per-row Concat and SplitV, a MaxPoolGrad that
+ * re-scans windows, and no fused BatchNorm (ours: `HarmoflBatchNormForward` / `Backward`).
  */
 const KERNELS: Record<string, Array<(backend: string) => KernelConfig>> = {
-  wasm: [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, sharedIdentityConfig, splitVConfig, concatConfig, bnForwardConfig, bnBackwardConfig],
+  wasm: [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, sharedIdentityConfig, splitVConfig, concatConfig, bnForwardConfig, bnBackwardConfig, maxPoolGradConfig],
 };
 
 const registered = new Set<string>();
