@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { detectFormat, loadFederation } from '../data/federation.js';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
-import { toNamedArrays } from '../engine/named_arrays.js';
+import { toNamedArrays, type NamedArrays } from '../engine/named_arrays.js';
 import { Rng } from '../engine/rng.js';
 import { readCheckpoint } from '../fl/checkpoint.js';
 import { evaluate, type DataRef } from '../fl/client_task.js';
@@ -20,13 +20,16 @@ interface TestOptions {
   backend: BackendChoice;
 }
 
-/** The data seed of the run that saved `modelFile`, from the checkpoint beside it (the splits depend on it). */
-async function runSeed(modelFile: string): Promise<number | undefined> {
+/** What the run that saved `modelFile` left beside it: its data seed (the splits depend on it) and each site's own entries (FedBN's normalization) for that model. */
+async function runContext(modelFile: string): Promise<{ seed?: number; siteEntries: Map<string, NamedArrays> }> {
+  let ckpt;
   try {
-    return (await readCheckpoint<TrainConfig, unknown>(path.join(path.dirname(modelFile), 'checkpoint.hflc'))).header.config.data.seed;
+    ckpt = await readCheckpoint<TrainConfig, unknown>(path.join(path.dirname(modelFile), 'checkpoint.hflc'));
   } catch {
-    return undefined;
+    return { siteEntries: new Map() };
   }
+  const best = path.basename(modelFile).startsWith('best');
+  return { seed: ckpt.header.config.data.seed, siteEntries: ckpt.siteStates[best ? 'bestLocal' : 'local'] };
 }
 
 /** `harmofl test`: a saved model on every site's test split. */
@@ -44,13 +47,18 @@ export function registerTest(program: Command): void {
       const backend = await initBackend(o.backend);
       process.stderr.write(`backend: ${backend.name}\n`);
       const model = await loadModel(o.checkpoint, new Rng(0));
-      const data: DataRef = { dir: o.data, format: detectFormat(o.data), imbalance: false, seed: o.seed ?? (await runSeed(o.checkpoint)) ?? 0 };
+      const context = await runContext(o.checkpoint);
+      const data: DataRef = { dir: o.data, format: detectFormat(o.data), imbalance: false, seed: o.seed ?? context.seed ?? 0 };
+      if (context.siteEntries.size > 0) process.stderr.write(`each site is evaluated with its own normalization state (${context.siteEntries.size} sites, from checkpoint.hflc)\n`);
       const state = toNamedArrays(model.params.state());
       const ref = { config: model.config, amp: model.ampNorm.options };
       model.dispose();
       const fed = await loadFederation(o.data, { format: data.format, seed: data.seed });
       const results = [];
-      for (const site of fed.sites) results.push(await evaluate({ data, site: site.name, split: 'test', model: ref, state, batch: o.batch }));
+      for (const site of fed.sites) {
+        const siteState = { ...state, ...context.siteEntries.get(site.name) };
+        results.push(await evaluate({ data, site: site.name, split: 'test', model: ref, state: siteState, batch: o.batch }));
+      }
       const metric = fed.task === 'classification' ? 'accuracy' : 'dice';
       const meanTest = results.reduce((a, r) => a + r.metric, 0) / results.length;
       if (o.json) {

@@ -25,12 +25,17 @@ export interface Checkpoint<C, B> {
   global: NamedArrays;
   optimizers: Map<string, OptimizerState>;
   server: NamedArrays;
-  /** Per-site state by kind: `local` (FedBN's own entries), `previous` (MOON's last local model). */
+  /** Per-site state by kind: `local` (FedBN's own entries), `bestLocal` (them at the best round, for `best.hflm`), `previous` (MOON's last local model). */
   siteStates: Record<SiteStateKind, Map<string, NamedArrays>>;
 }
 
-export type SiteStateKind = 'local' | 'previous';
-const SITE_STATE_KINDS: SiteStateKind[] = ['local', 'previous'];
+export type SiteStateKind = 'local' | 'bestLocal' | 'previous';
+const SITE_STATE_KINDS: SiteStateKind[] = ['local', 'bestLocal', 'previous'];
+
+/** Empty per-site states of every kind. */
+export function emptySiteStates(): Record<SiteStateKind, Map<string, NamedArrays>> {
+  return { local: new Map(), bestLocal: new Map(), previous: new Map() };
+}
 
 /** Writes a checkpoint atomically (temp file, then rename). */
 export async function writeCheckpoint<C, B>(file: string, ckpt: Checkpoint<C, B>): Promise<void> {
@@ -54,7 +59,7 @@ export async function readCheckpoint<C, B>(file: string): Promise<Checkpoint<C, 
   const { header, arrays } = decodeArraysFile<CheckpointHeader<C, B>>(bytes, MAGIC, file, 'checkpoint');
   const global: NamedArrays = {};
   const server: NamedArrays = {};
-  const siteStates: Record<SiteStateKind, Map<string, NamedArrays>> = { local: new Map(), previous: new Map() };
+  const siteStates = emptySiteStates();
   const optimizers = new Map<string, OptimizerState>(
     Object.entries(header.optimizers).map(([site, o]) => [site, { kind: o.kind, step: o.step, slots: {} }]),
   );

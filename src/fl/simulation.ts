@@ -12,7 +12,7 @@ import { createModel } from '../nn/presets.js';
 import { saveModel } from '../nn/model_file.js';
 import type { DataRef, EvaluateInput, EvaluateOutput, LocalTrainInput, LocalTrainOutput, ModelRef, OptimizerConfig } from './client_task.js';
 import { createStrategy, type StrategyName } from './strategies.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointHeader } from './checkpoint.js';
+import { emptySiteStates, readCheckpoint, writeCheckpoint, type CheckpointHeader } from './checkpoint.js';
 
 /** Everything a federated run depends on; saved with its results. */
 export interface TrainConfig {
@@ -98,7 +98,7 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
   let optimizerStates = new Map<string, OptimizerState>();
   // Entries each site keeps for itself (FedBN), overriding the global state for that site; and each
   // site's last local model (MOON).
-  let siteStates: Checkpoint<TrainConfig, RoundReport | undefined>['siteStates'] = { local: new Map(), previous: new Map() };
+  let siteStates = emptySiteStates();
   const stateFor = (site: string): NamedArrays => ({ ...global, ...siteStates.local.get(site) });
   const sites = fed.sites.map((s) => s.name);
   const totalSamples = fed.sites.reduce((a, s) => a + s.train.size, 0);
@@ -185,6 +185,7 @@ export async function* federatedTraining(config: TrainConfig, fed: Federation, p
       await saveModel(path.join(config.out, 'latest.hflm'), model);
       if (report.isBest) {
         best = report;
+        siteStates.bestLocal = new Map(siteStates.local);
         await saveModel(path.join(config.out, 'best.hflm'), model);
       }
       await writeCheckpoint(checkpointFile, {

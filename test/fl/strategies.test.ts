@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createStrategy, type StrategyOptions } from '../../src/fl/strategies.js';
 import { weightedAverage, type ClientUpdate } from '../../src/fl/strategy.js';
-import { readCheckpoint, writeCheckpoint } from '../../src/fl/checkpoint.js';
+import { emptySiteStates, readCheckpoint, writeCheckpoint } from '../../src/fl/checkpoint.js';
 import type { NamedArrays } from '../../src/engine/named_arrays.js';
 
 const arr = (xs: number[]): { shape: number[]; data: Float32Array } => ({ shape: [xs.length], data: Float32Array.from(xs) });
@@ -44,7 +44,7 @@ test('FedAdam takes an adaptive server step on the averaged change and keeps its
     global: first,
     optimizers: new Map(),
     server: adam.getState!(),
-    siteStates: { local: new Map(), previous: new Map() },
+    siteStates: emptySiteStates(),
   });
   const restored = createStrategy('fedadam', options());
   restored.setState!((await readCheckpoint(file)).server);

@@ -154,12 +154,17 @@ test('a run killed mid-way and resumed ends with the same metrics as an uninterr
   assert.deepEqual([b.bestRound, b.perSiteTest], [a.bestRound, a.perSiteTest]);
 });
 
+/** Per-site test metrics of `harmofl test` on a run's best model. */
+async function testCommand(out: string): Promise<{ metric: string; perSiteTest: Record<string, number>; meanTest: number; stderr: string }> {
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const { stdout, stderr } = await promisify(execFile)('node', [cli, 'test', '--checkpoint', path.join(out, 'best.hflm'), '--data', dirs.camelyon, '--batch', '4', '--json', '--backend', 'wasm']);
+  return { ...(JSON.parse(stdout) as { metric: string; perSiteTest: Record<string, number>; meanTest: number }), stderr };
+}
+
 test('harmofl test on the best model reproduces the run\'s per-site test metrics', async () => {
   const out = await mkdtemp(path.join(tmpdir(), 'harmofl-test-cmd-'));
   const summary = await run('harmofl', dirs.camelyon, out);
-  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-  const { stdout } = await promisify(execFile)('node', [cli, 'test', '--checkpoint', path.join(out, 'best.hflm'), '--data', dirs.camelyon, '--batch', '4', '--json', '--backend', 'wasm']);
-  const result = JSON.parse(stdout) as { metric: string; perSiteTest: Record<string, number>; meanTest: number };
+  const result = await testCommand(out);
   assert.equal(result.metric, 'accuracy');
   assert.deepEqual(result.perSiteTest, summary.perSiteTest);
 });
@@ -206,7 +211,7 @@ test('compare runs strategies on the same federation and writes report.md and a 
 
 test('FedBN keeps each site\'s BatchNorm parameters and statistics local, and checkpoints them', async () => {
   const out = await mkdtemp(path.join(tmpdir(), 'harmofl-fedbn-'));
-  await run('fedbn', dirs.camelyon, out);
+  const summary = await run('fedbn', dirs.camelyon, out);
   const ckpt = await readCheckpoint(path.join(out, 'checkpoint.hflc'));
   assert.deepEqual([...ckpt.siteStates.local.keys()], ['hospital0', 'hospital1']);
   const [a, b] = [ckpt.siteStates.local.get('hospital0')!, ckpt.siteStates.local.get('hospital1')!];
@@ -214,6 +219,10 @@ test('FedBN keeps each site\'s BatchNorm parameters and statistics local, and ch
   assert.ok(names.length > 0 && names.every((n) => /norm\d?\.(weight|bias|running_mean|running_var)$/.test(n)), names.join(', '));
   assert.ok(names.some((n) => a[n]!.data.some((v, i) => v !== b[n]!.data[i])), 'the two sites hold different statistics');
   assert.ok(!('classifier.weight' in a), 'other layers are shared');
+  assert.deepEqual([...ckpt.siteStates.bestLocal.keys()], ['hospital0', 'hospital1']);
+  const tested = await testCommand(out);
+  assert.match(tested.stderr, /each site is evaluated with its own normalization state \(2 sites/);
+  assert.deepEqual(tested.perSiteTest, summary.perSiteTest, 'harmofl test uses each site\'s own state of the best round');
 });
 
 test('harmofl demo compares harmofl, fedavg and fedbn on both tasks and prints both tables', async () => {
