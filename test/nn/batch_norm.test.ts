@@ -62,3 +62,19 @@ test('fused wasm BatchNorm kernels (alone and before ReLU) equal tf ops on the c
     g0.forEach((v, i) => assert.ok(Math.abs(v - g1[i]!) < 1e-4, `${name} gradient ${i}: ${v} vs ${g1[i]}`));
   }
 });
+
+test('fused BatchNorm kernels free every intermediate', async () => {
+  await initBackend('wasm');
+  const x = tf.randomNormal([4, 6, 5, 8]) as tf.Tensor4D;
+  const step = (): void => {
+    tf.tidy(() => {
+      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(bnRelu(t as tf.Tensor4D), t)))(x);
+    });
+  };
+  step();
+  const ids = (): number => (tf.backend() as unknown as { dataIdMap: { numDataIds(): number } }).dataIdMap.numDataIds();
+  const before = [tf.memory().numTensors, ids()];
+  for (let i = 0; i < 3; i++) step();
+  assert.deepEqual([tf.memory().numTensors, ids()], before);
+  x.dispose();
+});
