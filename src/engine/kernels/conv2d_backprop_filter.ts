@@ -13,8 +13,8 @@ type ConvInfo = backend_util.Conv2DInfo;
 
 /** Where the im2col GEMM wins (measured on DenseNet and U-Net shapes): planes that padding grows little. */
 const IM2COL_MAX_GROWTH = 1.3;
-/** Default bound on the im2col chunk (floats): 256 MiB. */
-const IM2COL_MAX_FLOATS = 64 * 1024 * 1024;
+/** Default bound on the im2col chunk (floats): 64 MiB. */
+const IM2COL_MAX_FLOATS = 16 * 1024 * 1024;
 
 /**
  * Stride-1 filter gradient as one GEMM over an im2col matrix built from memcpys. With x padded
