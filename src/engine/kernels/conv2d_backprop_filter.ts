@@ -107,11 +107,11 @@ export function conv2dBackpropFilterViaConv(backendName: string, im2colMaxFloats
     const stride1 = strideHeight === 1 && strideWidth === 1;
     const planeGrowth = ((outHeight + filterHeight - 1) * (outWidth + filterWidth - 1)) / (outHeight * outWidth);
     if (filterHeight === 1 && filterWidth === 1 && stride1 && padInfo.top === 0 && padInfo.left === 0) {
-      // 1x1: dW^T = dy^T x, a GEMM over all pixels run as a 1x1 convolution. Transposing dy and
-      // packing x as the filter beats transposing x, which is the wider of the two in DenseNet.
+      // 1x1: dW^T = dy^T x, one GEMM over all pixels. Transposing dy beats transposing x, the
+      // wider of the two in DenseNet; BatchMatMul packs x about twice as fast as a 1x1 convolution.
       const p = batchSize * inHeight * inWidth;
-      const dyT = r.reshape(r.transpose(r.reshape(dy, [p, outChannels]), [1, 0]), [1, 1, outChannels, p]);
-      const g = r.conv(dyT, r.reshape(x, [1, 1, p, inChannels]));
+      const dyT = r.reshape(r.transpose(r.reshape(dy, [p, outChannels]), [1, 0]), [1, outChannels, p]);
+      const g = r.run('BatchMatMul', { a: dyT, b: r.reshape(x, [1, p, inChannels]) }, { transposeA: false, transposeB: false });
       out = r.reshape(r.transpose(r.reshape(g, [outChannels, inChannels]), [1, 0]), filterShape);
     } else if (stride1 && planeGrowth <= IM2COL_MAX_GROWTH) {
       out = im2colFilterGrad(r, backend as unknown as HeapBackend, x, dy, info, filterShape, im2colMaxFloats);
