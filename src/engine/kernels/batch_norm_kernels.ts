@@ -42,33 +42,7 @@ export function bnForwardConfig(backendName: string): KernelConfig {
       const ys = b.typedArrayFromHeap(out);
       const inv = b.typedArrayFromHeap(invOut);
       const n = xs.length / channels;
-      const sum = new Float64Array(channels);
-      const sq = new Float64Array(channels);
-      forChannelGroups(xs.length, channels, (begin, end, c, lanes) => {
-        if (lanes === 4) {
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
-          for (let i = begin; i < end; i += channels) {
-            const a = xs[i]!, b = xs[i + 1]!, d = xs[i + 2]!, e = xs[i + 3]!;
-            s0 += a;
-            s1 += b;
-            s2 += d;
-            s3 += e;
-            q0 += a * a;
-            q1 += b * b;
-            q2 += d * d;
-            q3 += e * e;
-          }
-          addTo(sum, c, s0, s1, s2, s3);
-          addTo(sq, c, q0, q1, q2, q3);
-          return;
-        }
-        for (let k = 0; k < lanes; k++)
-          for (let i = begin + k; i < end; i += channels) {
-            const v = xs[i]!;
-            sum[c + k] += v;
-            sq[c + k] += v * v;
-          }
-      });
+      const [sum, sq] = channelSums(xs, xs, channels);
       const mean = new Float64Array(channels);
       for (let c = 0; c < channels; c++) {
         mean[c] = sum[c]! / n;
@@ -109,32 +83,7 @@ export function bnBackwardConfig(backendName: string): KernelConfig {
       const is = b.typedArrayFromHeap(inv);
       const dx = b.typedArrayFromHeap(out);
       const n = g.length / channels;
-      const sg = new Float64Array(channels);
-      const sgx = new Float64Array(channels);
-      forChannelGroups(g.length, channels, (begin, end, c, lanes) => {
-        if (lanes === 4) {
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
-          for (let i = begin; i < end; i += channels) {
-            const a = g[i]!, b = g[i + 1]!, d = g[i + 2]!, e = g[i + 3]!;
-            s0 += a;
-            s1 += b;
-            s2 += d;
-            s3 += e;
-            q0 += a * xh[i]!;
-            q1 += b * xh[i + 1]!;
-            q2 += d * xh[i + 2]!;
-            q3 += e * xh[i + 3]!;
-          }
-          addTo(sg, c, s0, s1, s2, s3);
-          addTo(sgx, c, q0, q1, q2, q3);
-          return;
-        }
-        for (let k = 0; k < lanes; k++)
-          for (let i = begin + k; i < end; i += channels) {
-            sg[c + k] += g[i]!;
-            sgx[c + k] += g[i]! * xh[i]!;
-          }
-      });
+      const [sg, sgx] = channelSums(g, xh, channels);
       const a = new Float64Array(channels);
       const k = new Float64Array(channels);
       for (let c = 0; c < channels; c++) {
@@ -163,6 +112,37 @@ export function bnBackwardConfig(backendName: string): KernelConfig {
       return out;
     },
   };
+}
+
+/** Per-channel sums of u and of u * v over all rows, in float64 (v = u gives the sums of squares). */
+function channelSums(u: Float32Array, v: Float32Array, channels: number): [Float64Array, Float64Array] {
+  const su = new Float64Array(channels);
+  const suv = new Float64Array(channels);
+  forChannelGroups(u.length, channels, (begin, end, c, lanes) => {
+    if (lanes === 4) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+      for (let i = begin; i < end; i += channels) {
+        const a = u[i]!, b = u[i + 1]!, d = u[i + 2]!, e = u[i + 3]!;
+        s0 += a;
+        s1 += b;
+        s2 += d;
+        s3 += e;
+        q0 += a * v[i]!;
+        q1 += b * v[i + 1]!;
+        q2 += d * v[i + 2]!;
+        q3 += e * v[i + 3]!;
+      }
+      addTo(su, c, s0, s1, s2, s3);
+      addTo(suv, c, q0, q1, q2, q3);
+      return;
+    }
+    for (let k = 0; k < lanes; k++)
+      for (let i = begin + k; i < end; i += channels) {
+        su[c + k] += u[i]!;
+        suv[c + k] += u[i]! * v[i]!;
+      }
+  });
+  return [su, suv];
 }
 
 /** acc[c..c+3] += the four values. */
