@@ -39,8 +39,8 @@ export const SYNTH_DEFAULTS: SynthOptions = {
 
 /**
  * How a site's scanner or stain changes its images while the content stays: a colour cast (per
- * channel gain), contrast (gamma) and brightness, blur, and noise of a site-specific spectrum
- * (white or spatially smooth). These change each image's Fourier amplitude, which is what AmpNorm
+ * channel gain), contrast (gamma) and brightness, blur, noise of a site-specific spectrum (white or
+ * spatially smooth), and a per-image offset whose spread is the site's. These change each image's Fourier amplitude, which is what AmpNorm
  * harmonizes; labels depend only on shapes and counts.
  */
 export interface SiteShift {
