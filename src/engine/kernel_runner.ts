@@ -23,12 +23,6 @@ export class KernelRunner {
     return info;
   }
 
-  /** Tracks a tensor made outside `run` (e.g. a backend output filled by hand) as an intermediate. */
-  track(info: TensorInfo): TensorInfo {
-    this.made.push(info);
-    return info;
-  }
-
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
     return this.run('Reshape', { x }, { shape });
   }
@@ -59,13 +53,6 @@ export class KernelRunner {
       { x, filter },
       { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations },
     );
-  }
-
-  /** Frees one intermediate now (large temporaries inside a loop). */
-  free(info: TensorInfo): void {
-    const i = this.made.indexOf(info);
-    if (i >= 0) this.made.splice(i, 1);
-    this.backend.disposeData(info.dataId);
   }
 
   /** Frees every intermediate except `keep`. */
