@@ -1,70 +1,51 @@
 import { readFileSync } from 'node:fs';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { HeapBackend } from './kernels/heap_backend.js';
 
-/** Exports of `assembly/filter_grad.ts`, compiled by AssemblyScript to `dist/wasm/filter_grad.wasm`. */
+/** Exports of `assembly/conv_kernels.ts` (compiled by AssemblyScript at build time); pointers are heap byte offsets. */
 interface SimdExports {
-  memory: WebAssembly.Memory;
-  heapBase(): number;
-  filterGrad(
-    x: number,
-    dy: number,
-    out: number,
-    n: number,
-    hp: number,
-    wp: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    co: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    rowBlock: number,
-  ): void;
+  filterGrad(x: number, dy: number, out: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, rowBlock: number): void;
+  conv(x: number, w: number, y: number, scratch: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, yStride: number, kh: number, kw: number, sh: number, sw: number, block: number): void;
 }
 
-/** Byte offsets of reserved buffers in the module's memory, and a float view of that memory. */
-export interface SimdArena {
-  offsets: number[];
-  heap: Float32Array;
+/** A float32 buffer on the wasm heap: its tensor (to free) and its byte offset (for our kernels). */
+export interface HeapBuffer {
+  info: TensorInfo;
+  ptr: number;
 }
 
-/**
- * Our WebAssembly SIMD kernels: one instance per thread (each worker loads its own), with its own
- * memory. Written by hand (in AssemblyScript) where XNNPACK, through tfjs, has no fast path.
- */
-export class SimdModule {
-  private static instance: SimdModule | undefined;
+const WASM_FILE = new URL('../../wasm/conv_kernels.wasm', import.meta.url);
+let compiled: WebAssembly.Module | undefined;
+const instances = new WeakMap<WebAssembly.Memory, SimdExports>();
 
-  private constructor(readonly exports: SimdExports) {}
-
-  /** This thread's instance, compiled on first use. */
-  static get(): SimdModule {
-    if (SimdModule.instance === undefined) {
-      const url = new URL('../../wasm/filter_grad.wasm', import.meta.url);
+/** Our SIMD kernels bound to `backend`'s heap (the module imports tfjs's wasm memory, so tensors are used in place). */
+export function simdKernels(backend: HeapBackend): SimdExports {
+  const memory = backend.wasm.asm?.memory;
+  if (memory === undefined) throw new Error('the wasm backend does not expose its memory (wasm.asm.memory); this tfjs-backend-wasm version is not supported');
+  let exports = instances.get(memory);
+  if (exports === undefined) {
+    if (compiled === undefined) {
       let bytes: Buffer;
       try {
-        bytes = readFileSync(url);
+        bytes = readFileSync(WASM_FILE);
       } catch (e) {
-        throw new Error(`cannot read ${url.pathname} (${(e as Error).message}); run \`npm run build\` to compile assembly/`);
+        throw new Error(`cannot read ${WASM_FILE.pathname} (${(e as Error).message}); run \`npm run build\` to compile assembly/`);
       }
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-      SimdModule.instance = new SimdModule(instance.exports as unknown as SimdExports);
+      compiled = new WebAssembly.Module(bytes);
     }
-    return SimdModule.instance;
+    exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdExports;
+    instances.set(memory, exports);
   }
+  return exports;
+}
 
-  /** Lays out buffers of the given float counts (16-byte aligned) from the heap base, growing memory as needed. */
-  reserve(floats: number[]): SimdArena {
-    const { memory, heapBase } = this.exports;
-    const offsets: number[] = [];
-    let end = (heapBase() + 15) & ~15;
-    for (const n of floats) {
-      offsets.push(end);
-      end += Math.ceil(n / 4) * 16;
-    }
-    const missing = Math.ceil((end - memory.buffer.byteLength) / 65536);
-    if (missing > 0) memory.grow(missing);
-    return { offsets, heap: new Float32Array(memory.buffer) };
-  }
+/** Byte offset of a tensor's data on the wasm heap (stable when the heap grows, unlike views). */
+export function heapPointer(backend: HeapBackend, info: TensorInfo): number {
+  return backend.typedArrayFromHeap(info).byteOffset;
+}
+
+/** Allocates a float32 scratch buffer of `floats` on the wasm heap; free it with `backend.disposeData(buffer.info.dataId)`. */
+export function heapScratch(backend: HeapBackend, floats: number): HeapBuffer {
+  const info = backend.makeOutput([floats], 'float32');
+  return { info, ptr: heapPointer(backend, info) };
 }

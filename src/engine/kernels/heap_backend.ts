@@ -1,9 +1,14 @@
-import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import type { DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
 
-/** The part of the wasm backend our JS kernels use: outputs allocated on, and viewed in, the wasm heap. */
+/**
+ * The part of the wasm backend our kernels use: outputs allocated on, and viewed in, the wasm
+ * heap, and that heap's memory (`wasm.asm.memory`, Emscripten's name), which our SIMD module imports.
+ */
 export interface HeapBackend {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): Float32Array;
+  disposeData(dataId: DataId): boolean;
+  wasm: { asm?: { memory?: WebAssembly.Memory } };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { conv2dConfig } from './conv2d.js';
 import { conv2dBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2dBackpropInputConfig } from './conv2d_backprop_input.js';
 import { sharedIdentityConfig } from './identity.js';
@@ -8,13 +9,13 @@ import { maxPoolGradConfig } from './max_pool_grad.js';
 import { transposeConfig } from './transpose.js';
 
 /**
- * Kernels this project supplies per backend: wasm lacks the conv filter gradient, has a slow
- * input gradient, an Identity that copies, slice-per-row Concat and SplitV, a MaxPoolGrad that
+ * Kernels this project supplies per backend: wasm lacks the conv filter gradient, has a forward
+ * convolution slower than our SIMD one (assembly/), a slow input gradient, an Identity that copies, slice-per-row Concat and SplitV, a MaxPoolGrad that
  * re-scans windows, an element-by-element Transpose, and no fused BatchNorm (ours:
  * `HarmoflBatchNormForward` / `Backward`).
  */
 const KERNELS: Record<string, Array<(backend: string) => KernelConfig>> = {
-  wasm: [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, sharedIdentityConfig, splitVConfig, concatConfig, bnForwardConfig, bnBackwardConfig, maxPoolGradConfig, transposeConfig],
+  wasm: [conv2dConfig, conv2dBackpropFilterConfig, conv2dBackpropInputConfig, sharedIdentityConfig, splitVConfig, concatConfig, bnForwardConfig, bnBackwardConfig, maxPoolGradConfig, transposeConfig],
 };
 
 const registered = new Set<string>();
