@@ -7,12 +7,14 @@
 // (pixels into a resident filter tile; filter taps into resident pixels), so they are separate.
 
 /**
- * Accumulates one 4 (ci) x 8 (co) tile over output rows [r0, r1). x: padded NHWC [n, hp, wp, ci],
- * dy: [n, oh, ow, co], out: the tile's first float in dW; byte strides precomputed by the caller.
+ * Accumulates one 4 (ci) x 8 (co) tile of dW over a block of `rows` output rows of `ow` pixels:
+ * x points at the tile's packed input panel (4 floats per input pixel, `xRowBytes` per panel row,
+ * stepping `xStepBytes` per output pixel), dy at its packed gradient panel (8 floats per pixel,
+ * contiguous), out at the tile's first float in dW (rows of co floats, `outRowBytes` apart).
  */
 // @ts-ignore: decorator
 @inline
-function tile(x: usize, dy: usize, out: usize, r0: i32, r1: i32, oh: i32, ow: i32, xRowBytes: usize, xImageBytes: usize, xStepBytes: usize, dyRowBytes: usize, dyPixelBytes: usize, outRowBytes: usize, sh: i32): void {
+function filterTile(x: usize, dy: usize, out: usize, rows: i32, ow: i32, xRowBytes: usize, xStepBytes: usize, outRowBytes: usize): void {
   let c00 = v128.load(out);
   let c01 = v128.load(out, 16);
   let c10 = v128.load(out + outRowBytes);
@@ -21,11 +23,9 @@ function tile(x: usize, dy: usize, out: usize, r0: i32, r1: i32, oh: i32, ow: i3
   let c21 = v128.load(out + 2 * outRowBytes, 16);
   let c30 = v128.load(out + 3 * outRowBytes);
   let c31 = v128.load(out + 3 * outRowBytes, 16);
-  for (let r = r0; r < r1; r++) {
-    const img = r / oh;
-    const row = r - img * oh;
-    let xp = x + <usize>img * xImageBytes + <usize>(row * sh) * xRowBytes;
-    let dp = dy + <usize>r * dyRowBytes;
+  let dp = dy;
+  for (let r = 0; r < rows; r++) {
+    let xp = x + <usize>r * xRowBytes;
     for (let j = 0; j < ow; j++) {
       const b0 = v128.load(dp);
       const b1 = v128.load(dp, 16);
@@ -42,7 +42,7 @@ function tile(x: usize, dy: usize, out: usize, r0: i32, r1: i32, oh: i32, ow: i3
       c30 = f32x4.add(c30, f32x4.mul(a3, b0));
       c31 = f32x4.add(c31, f32x4.mul(a3, b1));
       xp += xStepBytes;
-      dp += dyPixelBytes;
+      dp += 32;
     }
   }
   v128.store(out, c00);
@@ -59,26 +59,59 @@ function tile(x: usize, dy: usize, out: usize, r0: i32, r1: i32, oh: i32, ow: i3
  * dW ([kh, kw, ci, co], zeroed here) of a convolution with strides (sh, sw) whose input x is
  * already padded to [n, hp, wp, ci] and whose output gradient is dy [n, oh, ow, co]. ci must be a
  * multiple of 4 and co of 8 (the host pads channels with zeros). Output rows are taken `rowBlock`
- * at a time so the x and dy rows in use stay in cache across all taps and tiles.
+ * at a time; each block's dy is packed into 8-channel panels and the x rows it reads into
+ * 4-channel panels (one per output row and filter row), in `scratch`
+ * (rowBlock * (ow * co + kh * wp * ci) floats), so every tile streams contiguous memory.
  */
-export function filterGrad(x: usize, dy: usize, out: usize, n: i32, hp: i32, wp: i32, ci: i32, oh: i32, ow: i32, co: i32, kh: i32, kw: i32, sh: i32, sw: i32, rowBlock: i32): void {
+export function filterGrad(x: usize, dy: usize, out: usize, scratch: usize, n: i32, hp: i32, wp: i32, ci: i32, oh: i32, ow: i32, co: i32, kh: i32, kw: i32, sh: i32, sw: i32, rowBlock: i32): void {
   memory.fill(out, 0, <usize>(kh * kw * ci * co) << 2);
-  const xRowBytes = <usize>(wp * ci) << 2;
-  const xImageBytes = <usize>hp * xRowBytes;
-  const xStepBytes = <usize>(sw * ci) << 2;
-  const dyPixelBytes = <usize>co << 2;
-  const dyRowBytes = <usize>ow * dyPixelBytes;
+  const xImageRowBytes = <usize>(wp * ci) << 2;
+  const panelRowBytes = <usize>wp << 4;
+  const xStepBytes = <usize>sw << 4;
   const outRowBytes = <usize>co << 2;
   const rows = n * oh;
   for (let r0 = 0; r0 < rows; r0 += rowBlock) {
-    const r1 = min(r0 + rowBlock, rows);
+    const count = min(rowBlock, rows - r0);
+    const pixels = count * ow;
+    // dyPanel[o / 8][pixel][8]
+    const dyPanel = scratch;
+    for (let o = 0; o < co; o += 8) {
+      let src = dy + (<usize>(r0 * ow * co + o) << 2);
+      let dst = dyPanel + (<usize>(o * pixels) << 2);
+      for (let p = 0; p < pixels; p++) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        src += outRowBytes;
+        dst += 32;
+      }
+    }
+    // xPanel[c / 4][output row][filter row][wp][4]
+    const xPanel = dyPanel + (<usize>(pixels * co) << 2);
+    const panelBytes = <usize>(count * kh) * panelRowBytes;
+    for (let r = 0; r < count; r++) {
+      const img = (r0 + r) / oh;
+      const row = r0 + r - img * oh;
+      for (let th = 0; th < kh; th++) {
+        const srcRow = x + <usize>(img * hp + row * sh + th) * xImageRowBytes;
+        const dstRow = xPanel + <usize>(r * kh + th) * panelRowBytes;
+        for (let c = 0; c < ci; c += 4) {
+          let src = srcRow + (<usize>c << 2);
+          let dst = dstRow + <usize>(c >> 2) * panelBytes;
+          for (let j = 0; j < wp; j++) {
+            v128.store(dst, v128.load(src));
+            src += <usize>ci << 2;
+            dst += 16;
+          }
+        }
+      }
+    }
     for (let th = 0; th < kh; th++) {
       for (let tw = 0; tw < kw; tw++) {
-        const xTap = x + <usize>th * xRowBytes + (<usize>(tw * ci) << 2);
+        const xTap = xPanel + <usize>th * panelRowBytes + (<usize>tw << 4);
         const outTap = out + (<usize>((th * kw + tw) * ci * co) << 2);
         for (let c = 0; c < ci; c += 4) {
           for (let o = 0; o < co; o += 8) {
-            tile(xTap + (<usize>c << 2), dy + (<usize>o << 2), outTap + (<usize>(c * co + o) << 2), r0, r1, oh, ow, xRowBytes, xImageBytes, xStepBytes, dyRowBytes, dyPixelBytes, outRowBytes, sh);
+            filterTile(xTap + <usize>(c >> 2) * panelBytes, dyPanel + (<usize>(o * pixels) << 2), outTap + (<usize>(c * co + o) << 2), count, ow, <usize>kh * panelRowBytes, xStepBytes, outRowBytes);
           }
         }
       }

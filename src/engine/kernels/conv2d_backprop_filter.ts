@@ -11,8 +11,9 @@ const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
 
 /**
  * Filter gradient of an NHWC convolution on our SIMD kernel (`assembly/conv_kernels.ts`), which
- * reads x (padded, channels to a multiple of 4) and dy (channels to a multiple of 8) in NHWC and
- * accumulates all taps. Copies are made only where those layouts differ from the tensors'.
+ * reads x (padded, channels to a multiple of 4) and dy (channels to a multiple of 8) in NHWC,
+ * packs each block of rows into panels and accumulates all taps. Copies are made only where
+ * those layouts differ from the tensors'.
  */
 export const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
@@ -47,7 +48,9 @@ export const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs })
   if (!aligned) scratch.push(dw.info);
 
   const rowBlock = Math.max(1, Math.round(BLOCK_PIXELS / outWidth));
-  simdKernels(b).filterGrad(xIn.ptr, dyPtr, dw.ptr, n, hp, wp, ci, outHeight, outWidth, co, kh, kw, sh, sw, rowBlock);
+  const panels = heapScratch(b, rowBlock * (outWidth * co + kh * wp * ci));
+  scratch.push(panels.info);
+  simdKernels(b).filterGrad(xIn.ptr, dyPtr, dw.ptr, panels.ptr, n, hp, wp, ci, outHeight, outWidth, co, kh, kw, sh, sw, rowBlock);
 
   if (!aligned) {
     const src = b.typedArrayFromHeap(dw.info);
