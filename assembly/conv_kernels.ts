@@ -230,3 +230,105 @@ export function conv(x: usize, w: usize, y: usize, scratch: usize, n: i32, hp: i
     }
   }
 }
+
+/** Rows per block of the per-channel passes: about 64 KiB of floats, so a block stays in L2 across channel groups. */
+// @ts-ignore: decorator
+@inline
+function channelBlockRows(channels: i32): i32 {
+  return max(1, 16384 / channels);
+}
+
+/**
+ * Per-channel sums over `rows` rows of `channels` floats, in float64: out[c] = sum of u[., c],
+ * out[channels + c] = sum of u[., c] * v[., c] (v = u gives sums of squares). Four channels at a
+ * time down a block of rows, as two f64x2 pairs each.
+ */
+export function channelSums(u: usize, v: usize, rows: i32, channels: i32, out: usize): void {
+  memory.fill(out, 0, <usize>channels << 4);
+  const rowBytes = <usize>channels << 2;
+  const step = channelBlockRows(channels);
+  const vecChannels = channels & ~3;
+  for (let r0 = 0; r0 < rows; r0 += step) {
+    const count = min(step, rows - r0);
+    const base = <usize>r0 * rowBytes;
+    for (let c = 0; c < vecChannels; c += 4) {
+      let s0 = f64x2.splat(0);
+      let s1 = s0;
+      let q0 = s0;
+      let q1 = s0;
+      let up = u + base + (<usize>c << 2);
+      let vp = v + base + (<usize>c << 2);
+      for (let r = 0; r < count; r++) {
+        const a = v128.load(up);
+        const b = v128.load(vp);
+        const a0 = f64x2.promote_low_f32x4(a);
+        const a1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(a, a, 2, 3, 0, 1));
+        const b0 = f64x2.promote_low_f32x4(b);
+        const b1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(b, b, 2, 3, 0, 1));
+        s0 = f64x2.add(s0, a0);
+        s1 = f64x2.add(s1, a1);
+        q0 = f64x2.add(q0, f64x2.mul(a0, b0));
+        q1 = f64x2.add(q1, f64x2.mul(a1, b1));
+        up += rowBytes;
+        vp += rowBytes;
+      }
+      const sp = out + (<usize>c << 3);
+      const qp = out + (<usize>(channels + c) << 3);
+      v128.store(sp, f64x2.add(v128.load(sp), s0));
+      v128.store(sp, f64x2.add(v128.load(sp, 16), s1), 16);
+      v128.store(qp, f64x2.add(v128.load(qp), q0));
+      v128.store(qp, f64x2.add(v128.load(qp, 16), q1), 16);
+    }
+    for (let c = vecChannels; c < channels; c++) {
+      let s: f64 = 0;
+      let q: f64 = 0;
+      for (let r = 0; r < count; r++) {
+        const at = base + <usize>r * rowBytes + (<usize>c << 2);
+        const a = <f64>load<f32>(u + at);
+        s += a;
+        q += a * <f64>load<f32>(v + at);
+      }
+      store<f64>(out + (<usize>c << 3), load<f64>(out + (<usize>c << 3)) + s);
+      store<f64>(out + (<usize>(channels + c) << 3), load<f64>(out + (<usize>(channels + c) << 3)) + q);
+    }
+  }
+}
+
+/**
+ * out = a * (u - s) + b * v + c per channel, over `rows` rows of `channels` floats; coef holds the
+ * float32 vectors a, s, b, c of `channels` each. BatchNorm's forward is (a = 1/std, s = mean,
+ * b = c = 0) and its backward (s = 0) the same pass.
+ */
+export function channelAffine(u: usize, v: usize, out: usize, rows: i32, channels: i32, coef: usize): void {
+  const rowBytes = <usize>channels << 2;
+  const step = channelBlockRows(channels);
+  const vecChannels = channels & ~3;
+  const coefBytes = <usize>channels << 2;
+  for (let r0 = 0; r0 < rows; r0 += step) {
+    const count = min(step, rows - r0);
+    const base = <usize>r0 * rowBytes;
+    for (let c = 0; c < vecChannels; c += 4) {
+      const cp = coef + (<usize>c << 2);
+      const a = v128.load(cp);
+      const s = v128.load(cp + coefBytes);
+      const b = v128.load(cp + 2 * coefBytes);
+      const k = v128.load(cp + 3 * coefBytes);
+      let at = base + (<usize>c << 2);
+      for (let r = 0; r < count; r++) {
+        v128.store(out + at, f32x4.add(f32x4.add(f32x4.mul(a, f32x4.sub(v128.load(u + at), s)), f32x4.mul(b, v128.load(v + at))), k));
+        at += rowBytes;
+      }
+    }
+    for (let c = vecChannels; c < channels; c++) {
+      const cp = coef + (<usize>c << 2);
+      const a = load<f32>(cp);
+      const s = load<f32>(cp + coefBytes);
+      const b = load<f32>(cp + 2 * coefBytes);
+      const k = load<f32>(cp + 3 * coefBytes);
+      for (let r = 0; r < count; r++) {
+        const at = base + <usize>r * rowBytes + (<usize>c << 2);
+        store<f32>(out + at, a * (load<f32>(u + at) - s) + b * load<f32>(v + at) + k);
+      }
+    }
+  }
+}
