@@ -332,3 +332,153 @@ export function channelAffine(u: usize, v: usize, out: usize, rows: i32, channel
     }
   }
 }
+
+/**
+ * 3x3 stride-1 convolution by Winograd's F(2x2, 3x3): per 2x2 output tile and channel pair, 16
+ * products of a transformed 4x4 input patch and a transformed filter instead of 36 multiply-adds.
+ * x is padded to [n, hp, wp, ci] with hp = 2 * ceil(oh / 2) + 2 (wp alike) and ci a multiple of 4
+ * (zeros past the filter's `wci` channels); w is [3, 3, wci, co]; y rows are `yStride` floats
+ * apart (>= co rounded up to 8). Tiles go `block` (a multiple of 4) at a time: transform their
+ * inputs, run 16 GEMMs on `convTile`, transform the outputs. `scratch` holds
+ * 16 * co8 * ci + 16 * block * (ci + co8) floats. Allocates nothing (the memory is tfjs's).
+ */
+export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, hp: i32, wp: i32, ci: i32, wci: i32, oh: i32, ow: i32, co: i32, yStride: i32, block: i32): void {
+  const co8 = (co + 7) & ~7;
+  const tilesY = (oh + 1) >> 1;
+  const tilesX = (ow + 1) >> 1;
+  const perImage = tilesY * tilesX;
+  const tiles = n * perImage;
+  // U[k][o / 8][c][8] = (G g G^T)[k], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], zero past wci and co.
+  const u = scratch;
+  const uBytes = <usize>(co8 * ci) << 2;
+  memory.fill(u, 0, 16 * uBytes);
+  const tap = <usize>(wci * co) << 2;
+  for (let c = 0; c < wci; c++) {
+    for (let o = 0; o < co; o++) {
+      const g = w + (<usize>(c * co + o) << 2);
+      const at = u + (<usize>(((o >> 3) * ci + c) * 8 + (o & 7)) << 2);
+      for (let j: usize = 0; j < 3; j++) {
+        // Column j of t = G g, then row i of U = t G^T is filled from the columns below.
+        const g0 = load<f32>(g + j * tap);
+        const g1 = load<f32>(g + (3 + j) * tap);
+        const g2 = load<f32>(g + (6 + j) * tap);
+        store<f32>(at + j * uBytes, g0);
+        store<f32>(at + (4 + j) * uBytes, 0.5 * (g0 + g1 + g2));
+        store<f32>(at + (8 + j) * uBytes, 0.5 * (g0 - g1 + g2));
+        store<f32>(at + (12 + j) * uBytes, g2);
+      }
+      for (let i: usize = 0; i < 16; i += 4) {
+        // Row i: [t0, t1, t2, 0] (stored above at columns 0..2) becomes [t0, (t0+t1+t2)/2, (t0-t1+t2)/2, t2].
+        const t0 = load<f32>(at + i * uBytes);
+        const t1 = load<f32>(at + (i + 1) * uBytes);
+        const t2 = load<f32>(at + (i + 2) * uBytes);
+        store<f32>(at + (i + 1) * uBytes, 0.5 * (t0 + t1 + t2));
+        store<f32>(at + (i + 2) * uBytes, 0.5 * (t0 - t1 + t2));
+        store<f32>(at + (i + 3) * uBytes, t2);
+      }
+    }
+  }
+  const v = u + 16 * uBytes;
+  const vBytes = <usize>(block * ci) << 2;
+  const m = v + 16 * vBytes;
+  const mBytes = <usize>(block * co8) << 2;
+  const ciBytes = <usize>ci << 2;
+  const xRow = <usize>wp * ciBytes;
+  const yRow = <usize>co8 << 2;
+  for (let q0 = 0; q0 < tiles; q0 += block) {
+    const count = min(block, tiles - q0);
+    const count4 = (count + 3) & ~3;
+    // V[k][tile][c] = (B^T d B)[k], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+    for (let t = 0; t < count4; t++) {
+      const q = min(q0 + t, tiles - 1);
+      const img = q / perImage;
+      const rem = q - img * perImage;
+      const ty = rem / tilesX;
+      const tx = rem - ty * tilesX;
+      const patch = x + <usize>((img * hp + 2 * ty) * wp + 2 * tx) * ciBytes;
+      const out = v + <usize>t * ciBytes;
+      for (let c: usize = 0; c < ciBytes; c += 16) {
+        const p = patch + c;
+        const r0 = p;
+        const r1 = p + xRow;
+        const r2 = p + 2 * xRow;
+        const r3 = p + 3 * xRow;
+        inputRow(out + c, 0, vBytes, ciBytes, r0, r2, -1);
+        inputRow(out + c, 4, vBytes, ciBytes, r1, r2, 1);
+        inputRow(out + c, 8, vBytes, ciBytes, r2, r1, -1);
+        inputRow(out + c, 12, vBytes, ciBytes, r1, r3, -1);
+      }
+    }
+    // M[k][tile][o] = V[k][tile][.] U[k][.][o]
+    for (let k: usize = 0; k < 16; k++) {
+      const vk = v + k * vBytes;
+      const mk = m + k * mBytes;
+      for (let o = 0; o < co8; o += 8) {
+        const panel = u + k * uBytes + (<usize>(o * ci) << 2);
+        for (let t = 0; t < count4; t += 4) {
+          const xt = vk + <usize>t * ciBytes;
+          const yt = mk + (<usize>(t * co8 + o) << 2);
+          convTile(xt, xt + ciBytes, xt + 2 * ciBytes, xt + 3 * ciBytes, panel, yt, yt + yRow, yt + 2 * yRow, yt + 3 * yRow, 1, 1, ci, 0);
+        }
+      }
+    }
+    // y = A^T M A per tile, A^T = [1 1 1 0; 0 1 -1 -1], written where inside the output.
+    const yPix = <usize>yStride << 2;
+    const yLine = <usize>ow * yPix;
+    for (let t = 0; t < count; t++) {
+      const q = q0 + t;
+      const img = q / perImage;
+      const rem = q - img * perImage;
+      const ty = rem / tilesX;
+      const tx = rem - ty * tilesX;
+      const right = 2 * tx + 1 < ow;
+      const below = 2 * ty + 1 < oh;
+      const y00 = y + <usize>((img * oh + 2 * ty) * ow + 2 * tx) * yPix;
+      const mt = m + <usize>t * yRow;
+      for (let o: usize = 0; o < yRow; o += 16) {
+        const mp = mt + o;
+        // a = rows 0 + 1 + 2 and b = rows 1 - 2 - 3 of M, per column s.
+        const a0 = outA(mp, mBytes, 0), a1 = outA(mp, mBytes, 1), a2 = outA(mp, mBytes, 2), a3 = outA(mp, mBytes, 3);
+        v128.store(y00 + o, f32x4.add(f32x4.add(a0, a1), a2));
+        if (right) v128.store(y00 + yPix + o, f32x4.sub(f32x4.sub(a1, a2), a3));
+        if (below) {
+          const b0 = outB(mp, mBytes, 0), b1 = outB(mp, mBytes, 1), b2 = outB(mp, mBytes, 2), b3 = outB(mp, mBytes, 3);
+          v128.store(y00 + yLine + o, f32x4.add(f32x4.add(b0, b1), b2));
+          if (right) v128.store(y00 + yLine + yPix + o, f32x4.sub(f32x4.sub(b1, b2), b3));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Row k/4 of the input transform for 4 channels: e_s = a[s] + sign * b[s] over the patch columns
+ * s (patch rows a and b), then [e0 - e2, e1 + e2, e2 - e1, e1 - e3] into V[k..k+3].
+ */
+// @ts-ignore: decorator
+@inline
+function inputRow(out: usize, k: usize, vBytes: usize, ciBytes: usize, a: usize, b: usize, sign: i32): void {
+  const sg = f32x4.splat(<f32>sign);
+  const e0 = f32x4.add(v128.load(a), f32x4.mul(sg, v128.load(b)));
+  const e1 = f32x4.add(v128.load(a + ciBytes), f32x4.mul(sg, v128.load(b + ciBytes)));
+  const e2 = f32x4.add(v128.load(a + 2 * ciBytes), f32x4.mul(sg, v128.load(b + 2 * ciBytes)));
+  const e3 = f32x4.add(v128.load(a + 3 * ciBytes), f32x4.mul(sg, v128.load(b + 3 * ciBytes)));
+  v128.store(out + k * vBytes, f32x4.sub(e0, e2));
+  v128.store(out + (k + 1) * vBytes, f32x4.add(e1, e2));
+  v128.store(out + (k + 2) * vBytes, f32x4.sub(e2, e1));
+  v128.store(out + (k + 3) * vBytes, f32x4.sub(e1, e3));
+}
+
+/** Column s of the sum of M's rows 0, 1 and 2. */
+// @ts-ignore: decorator
+@inline
+function outA(mp: usize, mBytes: usize, s: usize): v128 {
+  return f32x4.add(f32x4.add(v128.load(mp + s * mBytes), v128.load(mp + (4 + s) * mBytes)), v128.load(mp + (8 + s) * mBytes));
+}
+
+/** Column s of M's row 1 minus rows 2 and 3. */
+// @ts-ignore: decorator
+@inline
+function outB(mp: usize, mBytes: usize, s: usize): v128 {
+  return f32x4.sub(f32x4.sub(v128.load(mp + (4 + s) * mBytes), v128.load(mp + (8 + s) * mBytes)), v128.load(mp + (12 + s) * mBytes));
+}

@@ -60,6 +60,9 @@ for (const pad of ['same', 'valid', 1] as Pad[])
     cases.push({ batch, h: 23, w: 17, cin: 8, cout: 16, k: 3, stride: 2, pad });
   }
 cases.push({ batch: 2, h: 48, w: 45, cin: 3, cout: 2, k: 7, stride: 1, pad: 'same' });
+// Winograd 3x3 convolutions: aligned channels, several tile blocks, odd planes (overhanging tiles).
+cases.push({ batch: 2, h: 25, w: 18, cin: 8, cout: 16, k: 3, stride: 1, pad: 'same' });
+cases.push({ batch: 1, h: 31, w: 33, cin: 12, cout: 8, k: 3, stride: 1, pad: 'valid' });
 
 test('wasm convolution and its gradients equal the cpu backend (strides 1/2, same/valid/explicit padding, kernels 1/2/3/7, batch 1/5, non-square, small and large planes)', async () => {
   for (const c of cases) {

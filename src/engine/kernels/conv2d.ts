@@ -1,17 +1,24 @@
 import { getKernel, type Conv2DAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { nhwcConvInfo } from '../kernel_runner.js';
-import { heapPointer, heapScratch, simdKernels } from '../simd_module.js';
+import { heapPointer, heapScratch, simdKernels, type HeapBuffer } from '../simd_module.js';
 import { copyRuns, type HeapBackend } from './heap_backend.js';
-import { paddedInput } from './padded_input.js';
+import { paddedInput, type PaddedInput } from './padded_input.js';
 
 /** Output pixels per block: their input windows stay in cache across all output-channel panels. */
 const BLOCK_PIXELS = 64;
+/** Largest share of extra output computed when Winograd's 2x2 tiles overhang an odd plane. */
+const WINOGRAD_MAX_WASTE = 1.15;
+/** Transformed floats per Winograd block (tiles x channels), about 16 KiB per matrix, within L2 for all 16. */
+const WINOGRAD_BLOCK_FLOATS = 4096;
+
+const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
 
 /**
- * Forward NHWC convolution on our SIMD kernel (`assembly/conv_kernels.ts`), 1.2-2.8x XNNPACK's
- * speed through tfjs on DenseNet and U-Net shapes. The input is padded into scratch only when the
- * convolution pads; output channels that are not a multiple of 8 go through a scratch output.
- * Dilated, channels-first or non-float32 convolutions go to the stock kernel.
+ * Forward NHWC convolution on our SIMD kernels (`assembly/conv_kernels.ts`): 3x3 stride-1 by
+ * Winograd F(2x2, 3x3) where the plane tiles well, others direct (1.2-2.8x XNNPACK's speed
+ * through tfjs on DenseNet and U-Net shapes). The input is padded into scratch only when needed;
+ * output channels that are not a multiple of 8 go through a scratch output. Dilated,
+ * channels-first or non-float32 convolutions go to the stock kernel.
  */
 export function conv2dConfig(backendName: string): KernelConfig {
   const stockConfig = getKernel('Conv2D', backendName);
@@ -31,11 +38,25 @@ export function conv2dConfig(backendName: string): KernelConfig {
     const hp = (outHeight - 1) * sh + kh;
     const wp = (outWidth - 1) * sw + kw;
 
-    const xIn = paddedInput(b, x, info, hp, wp, ci);
-    const scratch = heapScratch(b, kh * kw * ci * co8 + BLOCK_PIXELS + 8);
+    const tilesY = Math.ceil(outHeight / 2);
+    const tilesX = Math.ceil(outWidth / 2);
+    const winograd = kh === 3 && kw === 3 && sh === 1 && sw === 1 && (4 * tilesY * tilesX) / (outHeight * outWidth) <= WINOGRAD_MAX_WASTE;
     const out = b.makeOutput(info.outShape.slice(), 'float32');
     const y = co8 === co ? { info: out, ptr: heapPointer(b, out) } : heapScratch(b, pixels * co8);
-    simdKernels(b).conv(xIn.ptr, heapPointer(b, filter), y.ptr, scratch.ptr, n, hp, wp, ci, outHeight, outWidth, co, co8, kh, kw, sh, sw, BLOCK_PIXELS);
+    let xIn: PaddedInput;
+    let scratch: HeapBuffer;
+    if (winograd) {
+      // Tiles read a 4x4 patch per 2x2 outputs: pad the plane to whole tiles, channels to 4.
+      const ci4 = roundUp(ci, 4);
+      const block = Math.min(64, Math.max(4, 4 * Math.floor(WINOGRAD_BLOCK_FLOATS / Math.max(ci4, co8) / 4)));
+      xIn = paddedInput(b, x, info, 2 * tilesY + 2, 2 * tilesX + 2, ci4);
+      scratch = heapScratch(b, 16 * (co8 * ci4 + block * (ci4 + co8)));
+      simdKernels(b).winograd(xIn.ptr, heapPointer(b, filter), y.ptr, scratch.ptr, n, 2 * tilesY + 2, 2 * tilesX + 2, ci4, ci, outHeight, outWidth, co, co8, block);
+    } else {
+      xIn = paddedInput(b, x, info, hp, wp, ci);
+      scratch = heapScratch(b, kh * kw * ci * co8 + BLOCK_PIXELS + 8);
+      simdKernels(b).conv(xIn.ptr, heapPointer(b, filter), y.ptr, scratch.ptr, n, hp, wp, ci, outHeight, outWidth, co, co8, kh, kw, sh, sw, BLOCK_PIXELS);
+    }
     if (y.info !== out) {
       copyRuns(b.typedArrayFromHeap(y.info), 0, co8, b.typedArrayFromHeap(out), 0, co, co, pixels);
       b.disposeData(y.info.dataId);
