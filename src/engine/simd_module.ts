@@ -7,6 +7,7 @@ interface SimdExports {
   filterGrad(x: number, dy: number, out: number, scratch: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, rowBlock: number): void;
   channelSums(u: number, v: number, rows: number, channels: number, out: number): void;
   channelAffine(u: number, v: number, out: number, rows: number, channels: number, coef: number): void;
+  winogradFilterGrad(x: number, dy: number, out: number, scratch: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, block: number): void;
   winograd(x: number, w: number, y: number, scratch: number, n: number, hp: number, wp: number, ci: number, wci: number, oh: number, ow: number, co: number, yStride: number, block: number): void;
   conv(x: number, w: number, y: number, scratch: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, yStride: number, kh: number, kw: number, sh: number, sw: number, block: number): void;
 }

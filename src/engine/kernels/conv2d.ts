@@ -3,13 +3,10 @@ import { nhwcConvInfo } from '../kernel_runner.js';
 import { heapPointer, heapScratch, simdKernels, type HeapBuffer } from '../simd_module.js';
 import { copyRuns, type HeapBackend } from './heap_backend.js';
 import { paddedInput, type PaddedInput } from './padded_input.js';
+import { useWinograd, WINOGRAD_BLOCK } from './winograd.js';
 
 /** Output pixels per block: their input windows stay in cache across all output-channel panels. */
 const BLOCK_PIXELS = 64;
-/** Largest share of extra output computed when Winograd's 2x2 tiles overhang an odd plane. */
-const WINOGRAD_MAX_WASTE = 1.15;
-/** Transformed floats per Winograd block (tiles x channels), about 16 KiB per matrix, within L2 for all 16. */
-const WINOGRAD_BLOCK_FLOATS = 4096;
 
 const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
 
@@ -40,7 +37,7 @@ export function conv2dConfig(backendName: string): KernelConfig {
 
     const tilesY = Math.ceil(outHeight / 2);
     const tilesX = Math.ceil(outWidth / 2);
-    const winograd = kh === 3 && kw === 3 && sh === 1 && sw === 1 && (4 * tilesY * tilesX) / (outHeight * outWidth) <= WINOGRAD_MAX_WASTE;
+    const winograd = useWinograd(info);
     const out = b.makeOutput(info.outShape.slice(), 'float32');
     const y = co8 === co ? { info: out, ptr: heapPointer(b, out) } : heapScratch(b, pixels * co8);
     let xIn: PaddedInput;
@@ -48,10 +45,9 @@ export function conv2dConfig(backendName: string): KernelConfig {
     if (winograd) {
       // Tiles read a 4x4 patch per 2x2 outputs: pad the plane to whole tiles, channels to 4.
       const ci4 = roundUp(ci, 4);
-      const block = Math.min(64, Math.max(4, 4 * Math.floor(WINOGRAD_BLOCK_FLOATS / Math.max(ci4, co8) / 4)));
       xIn = paddedInput(b, x, info, 2 * tilesY + 2, 2 * tilesX + 2, ci4);
-      scratch = heapScratch(b, 16 * (co8 * ci4 + block * (ci4 + co8)));
-      simdKernels(b).winograd(xIn.ptr, heapPointer(b, filter), y.ptr, scratch.ptr, n, 2 * tilesY + 2, 2 * tilesX + 2, ci4, ci, outHeight, outWidth, co, co8, block);
+      scratch = heapScratch(b, 16 * (co8 * ci4 + WINOGRAD_BLOCK * (ci4 + co8)));
+      simdKernels(b).winograd(xIn.ptr, heapPointer(b, filter), y.ptr, scratch.ptr, n, 2 * tilesY + 2, 2 * tilesX + 2, ci4, ci, outHeight, outWidth, co, co8, WINOGRAD_BLOCK);
     } else {
       xIn = paddedInput(b, x, info, hp, wp, ci);
       scratch = heapScratch(b, kh * kw * ci * co8 + BLOCK_PIXELS + 8);

@@ -3,16 +3,18 @@ import { nhwcConvInfo } from '../kernel_runner.js';
 import { heapPointer, heapScratch, simdKernels } from '../simd_module.js';
 import { copyRuns, type HeapBackend } from './heap_backend.js';
 import { paddedInput } from './padded_input.js';
+import { useWinograd, WINOGRAD_BLOCK } from './winograd.js';
 
-/** Output pixels per block of the SIMD kernel: its x and dy rows then stay in L1/L2 across taps. */
+/** Output pixels per block of the direct kernel: its x and dy rows then stay in L1/L2 across taps. */
 const BLOCK_PIXELS = 128;
 
 const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
 
 /**
- * Filter gradient of an NHWC convolution on our SIMD kernel (`assembly/conv_kernels.ts`), which
- * reads x (padded, channels to a multiple of 4) and dy (channels to a multiple of 8) in NHWC,
- * packs each block of rows into panels and accumulates all taps. Copies are made only where
+ * Filter gradient of an NHWC convolution on our SIMD kernels (`assembly/conv_kernels.ts`):
+ * Winograd F(3x3, 2x2) for 3x3 stride-1 convolutions on planes that tile well, otherwise direct
+ * (each block of rows packed into panels, all taps accumulated). Both read x (padded, channels to
+ * a multiple of 4) and dy (channels to a multiple of 8) in NHWC; copies are made only where
  * those layouts differ from the tensors'.
  */
 export const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -28,9 +30,11 @@ export const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs })
   const pixels = n * outHeight * outWidth;
   const scratch: TensorInfo[] = [];
 
-  // The padded plane is what the convolution reads; it also crops what 'valid' never reaches.
-  const hp = (outHeight - 1) * sh + kh;
-  const wp = (outWidth - 1) * sw + kw;
+  const winograd = useWinograd(info);
+  // The padded plane is what the convolution reads (to whole 2x2 tiles for Winograd); it also
+  // crops what 'valid' never reaches.
+  const hp = winograd ? 2 * Math.ceil(outHeight / 2) + 2 : (outHeight - 1) * sh + kh;
+  const wp = winograd ? 2 * Math.ceil(outWidth / 2) + 2 : (outWidth - 1) * sw + kw;
   const xIn = paddedInput(b, x, info, hp, wp, ci);
   if (xIn.scratch !== undefined) scratch.push(xIn.scratch);
   let dyPtr = heapPointer(b, dy);
@@ -47,10 +51,16 @@ export const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs })
   const dw = aligned ? { info: out, ptr: heapPointer(b, out) } : heapScratch(b, taps * ci * co);
   if (!aligned) scratch.push(dw.info);
 
-  const rowBlock = Math.max(1, Math.round(BLOCK_PIXELS / outWidth));
-  const panels = heapScratch(b, rowBlock * (outWidth * co + kh * wp * ci));
-  scratch.push(panels.info);
-  simdKernels(b).filterGrad(xIn.ptr, dyPtr, dw.ptr, panels.ptr, n, hp, wp, ci, outHeight, outWidth, co, kh, kw, sh, sw, rowBlock);
+  if (winograd) {
+    const work = heapScratch(b, 16 * (ci * co + WINOGRAD_BLOCK * (ci + co)));
+    scratch.push(work.info);
+    simdKernels(b).winogradFilterGrad(xIn.ptr, dyPtr, dw.ptr, work.ptr, n, hp, wp, ci, outHeight, outWidth, co, WINOGRAD_BLOCK);
+  } else {
+    const rowBlock = Math.max(1, Math.round(BLOCK_PIXELS / outWidth));
+    const panels = heapScratch(b, rowBlock * (outWidth * co + kh * wp * ci));
+    scratch.push(panels.info);
+    simdKernels(b).filterGrad(xIn.ptr, dyPtr, dw.ptr, panels.ptr, n, hp, wp, ci, outHeight, outWidth, co, kh, kw, sh, sw, rowBlock);
+  }
 
   if (!aligned) {
     const src = b.typedArrayFromHeap(dw.info);
