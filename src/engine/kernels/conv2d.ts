@@ -1,14 +1,12 @@
 import { getKernel, type Conv2DAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { nhwcConvInfo } from '../kernel_runner.js';
 import { heapPointer, heapScratch, simdKernels, type HeapBuffer } from '../simd_module.js';
-import { copyRuns, type HeapBackend } from './heap_backend.js';
+import { copyRuns, roundUp, type HeapBackend } from './heap_backend.js';
 import { paddedInput, type PaddedInput } from './padded_input.js';
-import { useWinograd, WINOGRAD_BLOCK } from './winograd.js';
+import { useWinograd, WINOGRAD_BLOCK, winogradPlane } from './winograd.js';
 
 /** Output pixels per block: their input windows stay in cache across all output-channel panels. */
 const BLOCK_PIXELS = 64;
-
-const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
 
 /**
  * Forward NHWC convolution on our SIMD kernels (`assembly/conv_kernels.ts`): 3x3 stride-1 by
@@ -30,25 +28,23 @@ export function conv2dConfig(backendName: string): KernelConfig {
     const info = nhwcConvInfo('Conv2D', x.shape, filter.shape, attrs);
     const { batchSize: n, inChannels: ci, outHeight, outWidth, outChannels: co } = info;
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-    const co8 = Math.ceil(co / 8) * 8;
+    const co8 = roundUp(co, 8);
     const pixels = n * outHeight * outWidth;
-    const hp = (outHeight - 1) * sh + kh;
-    const wp = (outWidth - 1) * sw + kw;
-
-    const tilesY = Math.ceil(outHeight / 2);
-    const tilesX = Math.ceil(outWidth / 2);
-    const winograd = useWinograd(info);
     const out = b.makeOutput(info.outShape.slice(), 'float32');
     const y = co8 === co ? { info: out, ptr: heapPointer(b, out) } : heapScratch(b, pixels * co8);
     let xIn: PaddedInput;
     let scratch: HeapBuffer;
-    if (winograd) {
-      // Tiles read a 4x4 patch per 2x2 outputs: pad the plane to whole tiles, channels to 4.
+    if (useWinograd(info)) {
+      // Channels padded to 4 for the transforms' f32x4 loads.
       const ci4 = roundUp(ci, 4);
-      xIn = paddedInput(b, x, info, 2 * tilesY + 2, 2 * tilesX + 2, ci4);
+      const [hp, wp] = winogradPlane(info);
+      xIn = paddedInput(b, x, info, hp, wp, ci4);
       scratch = heapScratch(b, 16 * (co8 * ci4 + WINOGRAD_BLOCK * (ci4 + co8)));
-      simdKernels(b).winograd(xIn.ptr, heapPointer(b, filter), y.ptr, scratch.ptr, n, 2 * tilesY + 2, 2 * tilesX + 2, ci4, ci, outHeight, outWidth, co, co8, WINOGRAD_BLOCK);
+      simdKernels(b).winograd(xIn.ptr, heapPointer(b, filter), y.ptr, scratch.ptr, n, hp, wp, ci4, ci, outHeight, outWidth, co, co8, WINOGRAD_BLOCK);
     } else {
+      // The padded plane is what the convolution reads.
+      const hp = (outHeight - 1) * sh + kh;
+      const wp = (outWidth - 1) * sw + kw;
       xIn = paddedInput(b, x, info, hp, wp, ci);
       scratch = heapScratch(b, kh * kw * ci * co8 + BLOCK_PIXELS + 8);
       simdKernels(b).conv(xIn.ptr, heapPointer(b, filter), y.ptr, scratch.ptr, n, hp, wp, ci, outHeight, outWidth, co, co8, kh, kw, sh, sw, BLOCK_PIXELS);

@@ -1,14 +1,12 @@
 import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { nhwcConvInfo } from '../kernel_runner.js';
 import { heapPointer, heapScratch, simdKernels } from '../simd_module.js';
-import { copyRuns, type HeapBackend } from './heap_backend.js';
+import { copyRuns, roundUp, type HeapBackend } from './heap_backend.js';
 import { paddedInput } from './padded_input.js';
-import { useWinograd, WINOGRAD_BLOCK } from './winograd.js';
+import { useWinograd, WINOGRAD_BLOCK, winogradPlane } from './winograd.js';
 
 /** Output pixels per block of the direct kernel: its x and dy rows then stay in L1/L2 across taps. */
 const BLOCK_PIXELS = 128;
-
-const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
 
 /**
  * Filter gradient of an NHWC convolution on our SIMD kernels (`assembly/conv_kernels.ts`):
@@ -33,8 +31,7 @@ export const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs })
   const winograd = useWinograd(info);
   // The padded plane is what the convolution reads (to whole 2x2 tiles for Winograd); it also
   // crops what 'valid' never reaches.
-  const hp = winograd ? 2 * Math.ceil(outHeight / 2) + 2 : (outHeight - 1) * sh + kh;
-  const wp = winograd ? 2 * Math.ceil(outWidth / 2) + 2 : (outWidth - 1) * sw + kw;
+  const [hp, wp] = winograd ? winogradPlane(info) : [(outHeight - 1) * sh + kh, (outWidth - 1) * sw + kw];
   const xIn = paddedInput(b, x, info, hp, wp, ci);
   if (xIn.scratch !== undefined) scratch.push(xIn.scratch);
   let dyPtr = heapPointer(b, dy);

@@ -40,3 +40,6 @@ export function copyRuns(
     while (s < end) dst[d++] = src[s++]!;
   }
 }
+
+/** v rounded up to a multiple of m (channel counts padded to SIMD widths). */
+export const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;

@@ -16,3 +16,8 @@ export function useWinograd(info: backend_util.Conv2DInfo): boolean {
   if (filterHeight !== 3 || filterWidth !== 3 || strideHeight !== 1 || strideWidth !== 1 || dilationHeight !== 1 || dilationWidth !== 1) return false;
   return (4 * Math.ceil(outHeight / 2) * Math.ceil(outWidth / 2)) / (outHeight * outWidth) <= WINOGRAD_MAX_WASTE;
 }
+
+/** The padded input plane Winograd reads: whole 2x2 output tiles, each reading a 4x4 patch. */
+export function winogradPlane(info: backend_util.Conv2DInfo): [hp: number, wp: number] {
+  return [2 * Math.ceil(info.outHeight / 2) + 2, 2 * Math.ceil(info.outWidth / 2) + 2];
+}
