@@ -403,10 +403,10 @@ export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, h
         const r1 = p + xRow;
         const r2 = p + 2 * xRow;
         const r3 = p + 3 * xRow;
-        inputRow(out + c, 0, vBytes, ciBytes, r0, r2, -1);
-        inputRow(out + c, 4, vBytes, ciBytes, r1, r2, 1);
-        inputRow(out + c, 8, vBytes, ciBytes, r2, r1, -1);
-        inputRow(out + c, 12, vBytes, ciBytes, r1, r3, -1);
+        inputRow(out + c, 0, vBytes, ciBytes, r0, r2, -1, false);
+        inputRow(out + c, 4, vBytes, ciBytes, r1, r2, 1, false);
+        inputRow(out + c, 8, vBytes, ciBytes, r2, r1, -1, false);
+        inputRow(out + c, 12, vBytes, ciBytes, r1, r3, -1, false);
       }
     }
     // M[k][tile][o] = V[k][tile][.] U[k][.][o]
@@ -452,12 +452,13 @@ export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, h
 }
 
 /**
- * Row k/4 of the input transform for 4 channels: e_s = a[s] + sign * b[s] over the patch columns
- * s (patch rows a and b), then [e0 - e2, e1 + e2, e2 - e1, e1 - e3] into V[k..k+3].
+ * Row k/4 of an input transform B^T d B for 4 channels: e_s = a[s] + sign * b[s] over the patch
+ * columns s (patch rows a and b), then [e0 - e2, e1 + e2, e2 - e1, e1 - e3] into V[k..k+3]. F(2x2,
+ * 3x3) and F(3x3, 2x2) share B^T but for the sign of its last row (`lastReversed`: e3 - e1).
  */
 // @ts-ignore: decorator
 @inline
-function inputRow(out: usize, k: usize, vBytes: usize, ciBytes: usize, a: usize, b: usize, sign: i32): void {
+function inputRow(out: usize, k: usize, vBytes: usize, ciBytes: usize, a: usize, b: usize, sign: i32, lastReversed: bool): void {
   const sg = f32x4.splat(<f32>sign);
   const e0 = f32x4.add(v128.load(a), f32x4.mul(sg, v128.load(b)));
   const e1 = f32x4.add(v128.load(a + ciBytes), f32x4.mul(sg, v128.load(b + ciBytes)));
@@ -466,7 +467,7 @@ function inputRow(out: usize, k: usize, vBytes: usize, ciBytes: usize, a: usize,
   v128.store(out + k * vBytes, f32x4.sub(e0, e2));
   v128.store(out + (k + 1) * vBytes, f32x4.add(e1, e2));
   v128.store(out + (k + 2) * vBytes, f32x4.sub(e2, e1));
-  v128.store(out + (k + 3) * vBytes, f32x4.sub(e1, e3));
+  v128.store(out + (k + 3) * vBytes, lastReversed ? f32x4.sub(e3, e1) : f32x4.sub(e1, e3));
 }
 
 /** Column s of the sum of M's rows 0, 1 and 2. */
@@ -523,10 +524,10 @@ export function winogradFilterGrad(x: usize, dy: usize, out: usize, scratch: usi
       for (let c: usize = 0; c < ciBytes; c += 16) {
         const p = patch + c;
         const at = v + (c >> 4) * (<usize>block << 4) + (<usize>t << 4);
-        gradInputRow(at, 0, vBytes, ciBytes, p, p + 2 * xRow, -1);
-        gradInputRow(at, 4, vBytes, ciBytes, p + xRow, p + 2 * xRow, 1);
-        gradInputRow(at, 8, vBytes, ciBytes, p + 2 * xRow, p + xRow, -1);
-        gradInputRow(at, 12, vBytes, ciBytes, p + 3 * xRow, p + xRow, -1);
+        inputRow(at, 0, vBytes, ciBytes, p, p + 2 * xRow, -1, true);
+        inputRow(at, 4, vBytes, ciBytes, p + xRow, p + 2 * xRow, 1, true);
+        inputRow(at, 8, vBytes, ciBytes, p + 2 * xRow, p + xRow, -1, true);
+        inputRow(at, 12, vBytes, ciBytes, p + 3 * xRow, p + xRow, -1, true);
       }
       const right = 2 * tx + 1 < ow;
       const below = 2 * ty + 1 < oh;
@@ -580,24 +581,6 @@ export function winogradFilterGrad(x: usize, dy: usize, out: usize, scratch: usi
       v128.store(dp + (3 * i + 2) * tapBytes, f32x4.add(f32x4.add(r1, r2), r3));
     }
   }
-}
-
-/**
- * Row k/4 of B^T x B for F(3x3, 2x2), 4 channels: e_s = a[s] + sign * b[s] over patch columns s,
- * then [e0 - e2, e1 + e2, e2 - e1, e3 - e1] into panel slots k..k+3.
- */
-// @ts-ignore: decorator
-@inline
-function gradInputRow(at: usize, k: usize, vBytes: usize, ciBytes: usize, a: usize, b: usize, sign: i32): void {
-  const sg = f32x4.splat(<f32>sign);
-  const e0 = f32x4.add(v128.load(a), f32x4.mul(sg, v128.load(b)));
-  const e1 = f32x4.add(v128.load(a + ciBytes), f32x4.mul(sg, v128.load(b + ciBytes)));
-  const e2 = f32x4.add(v128.load(a + 2 * ciBytes), f32x4.mul(sg, v128.load(b + 2 * ciBytes)));
-  const e3 = f32x4.add(v128.load(a + 3 * ciBytes), f32x4.mul(sg, v128.load(b + 3 * ciBytes)));
-  v128.store(at + k * vBytes, f32x4.sub(e0, e2));
-  v128.store(at + (k + 1) * vBytes, f32x4.add(e1, e2));
-  v128.store(at + (k + 2) * vBytes, f32x4.sub(e2, e1));
-  v128.store(at + (k + 3) * vBytes, f32x4.sub(e3, e1));
 }
 
 /** Row k/4 of G dy G^T, 4 channels, from a row [h0, h1] of G dy: [h0, (h0 + h1) / 2, (h0 - h1) / 2, h1]. */
