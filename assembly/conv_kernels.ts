@@ -7,6 +7,28 @@
 // (pixels into a resident filter tile; filter taps into resident pixels), so they are separate.
 
 /**
+ * Element offset (in pixels) of window q's first pixel: windows are counted over images of
+ * rows x cols, each stepping (sh, sw) pixels in an h x w plane.
+ */
+// @ts-ignore: decorator
+@inline
+function windowStart(q: i32, rows: i32, cols: i32, h: i32, w: i32, sh: i32, sw: i32): i32 {
+  const img = q / (rows * cols);
+  const rem = q - img * (rows * cols);
+  const row = rem / cols;
+  return (img * h + row * sh) * w + (rem - row * cols) * sw;
+}
+
+/** Whether 2x2 tile q's second column (bit 1) and second row (bit 2) lie inside an oh x ow plane. */
+// @ts-ignore: decorator
+@inline
+function tileInside(q: i32, tilesY: i32, tilesX: i32, oh: i32, ow: i32): i32 {
+  const rem = q % (tilesY * tilesX);
+  const ty = rem / tilesX;
+  return (2 * (rem - ty * tilesX) + 1 < ow ? 1 : 0) | (2 * ty + 1 < oh ? 2 : 0);
+}
+
+/**
  * Accumulates one 4 (ci) x 8 (co) tile of dW over a block of `rows` output rows of `ow` pixels:
  * x points at the tile's packed input panel (4 floats per input pixel, `xRowBytes` per panel row,
  * stepping `xStepBytes` per output pixel), dy at its packed gradient panel (8 floats per pixel,
@@ -89,10 +111,10 @@ export function filterGrad(x: usize, dy: usize, out: usize, scratch: usize, n: i
     const xPanel = dyPanel + (<usize>(pixels * co) << 2);
     const panelBytes = <usize>(count * kh) * panelRowBytes;
     for (let r = 0; r < count; r++) {
-      const img = (r0 + r) / oh;
-      const row = r0 + r - img * oh;
+      // The padded input row under output row r0 + r (an output row is a window of one pixel column).
+      const xRow = windowStart(r0 + r, oh, 1, hp, 1, sh, 0);
       for (let th = 0; th < kh; th++) {
-        const srcRow = x + <usize>(img * hp + row * sh + th) * xImageRowBytes;
+        const srcRow = x + <usize>(xRow + th) * xImageRowBytes;
         const dstRow = xPanel + <usize>(r * kh + th) * panelRowBytes;
         for (let c = 0; c < ci; c += 4) {
           let src = srcRow + (<usize>c << 2);
@@ -193,17 +215,11 @@ export function conv(x: usize, w: usize, y: usize, scratch: usize, n: i32, hp: i
   const sink = table + (<usize>block << 2);
   const xRowBytes = <usize>(wp * ci) << 2;
   const pixels = n * oh * ow;
-  const plane = oh * ow;
   for (let p0 = 0; p0 < pixels; p0 += block) {
     const count = min(block, pixels - p0);
     const count4 = (count + 3) & ~3;
     for (let i = 0; i < count4; i++) {
-      const p = min(p0 + i, pixels - 1);
-      const img = p / plane;
-      const rem = p - img * plane;
-      const row = rem / ow;
-      const col = rem - row * ow;
-      store<u32>(table + (<usize>i << 2), ((img * hp + row * sh) * wp + col * sw) * ci * 4);
+      store<u32>(table + (<usize>i << 2), windowStart(min(p0 + i, pixels - 1), oh, ow, hp, wp, sh, sw) * ci * 4);
     }
     for (let o = 0; o < co8; o += 8) {
       const panel = scratch + (<usize>(o * k) << 2);
@@ -346,8 +362,7 @@ export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, h
   const co8 = (co + 7) & ~7;
   const tilesY = (oh + 1) >> 1;
   const tilesX = (ow + 1) >> 1;
-  const perImage = tilesY * tilesX;
-  const tiles = n * perImage;
+  const tiles = n * tilesY * tilesX;
   // U[k][o / 8][c][8] = (G g G^T)[k], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], zero past wci and co.
   const u = scratch;
   const uBytes = <usize>(co8 * ci) << 2;
@@ -390,12 +405,7 @@ export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, h
     const count4 = (count + 3) & ~3;
     // V[k][tile][c] = (B^T d B)[k], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
     for (let t = 0; t < count4; t++) {
-      const q = min(q0 + t, tiles - 1);
-      const img = q / perImage;
-      const rem = q - img * perImage;
-      const ty = rem / tilesX;
-      const tx = rem - ty * tilesX;
-      const patch = x + <usize>((img * hp + 2 * ty) * wp + 2 * tx) * ciBytes;
+      const patch = x + <usize>windowStart(min(q0 + t, tiles - 1), tilesY, tilesX, hp, wp, 2, 2) * ciBytes;
       const out = v + <usize>t * ciBytes;
       for (let c: usize = 0; c < ciBytes; c += 16) {
         const p = patch + c;
@@ -426,14 +436,10 @@ export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, h
     const yPix = <usize>yStride << 2;
     const yLine = <usize>ow * yPix;
     for (let t = 0; t < count; t++) {
-      const q = q0 + t;
-      const img = q / perImage;
-      const rem = q - img * perImage;
-      const ty = rem / tilesX;
-      const tx = rem - ty * tilesX;
-      const right = 2 * tx + 1 < ow;
-      const below = 2 * ty + 1 < oh;
-      const y00 = y + <usize>((img * oh + 2 * ty) * ow + 2 * tx) * yPix;
+      const inside = tileInside(q0 + t, tilesY, tilesX, oh, ow);
+      const right = (inside & 1) != 0;
+      const below = (inside & 2) != 0;
+      const y00 = y + <usize>windowStart(q0 + t, tilesY, tilesX, oh, ow, 2, 2) * yPix;
       const mt = m + <usize>t * yRow;
       for (let o: usize = 0; o < yRow; o += 16) {
         const mp = mt + o;
@@ -496,8 +502,7 @@ function outB(mp: usize, mBytes: usize, s: usize): v128 {
 export function winogradFilterGrad(x: usize, dy: usize, out: usize, scratch: usize, n: i32, hp: i32, wp: i32, ci: i32, oh: i32, ow: i32, co: i32, block: i32): void {
   const tilesY = (oh + 1) >> 1;
   const tilesX = (ow + 1) >> 1;
-  const perImage = tilesY * tilesX;
-  const tiles = n * perImage;
+  const tiles = n * tilesY * tilesX;
   const ciBytes = <usize>ci << 2;
   const coBytes = <usize>co << 2;
   // M[k][c][o], accumulated over all tiles.
@@ -515,12 +520,7 @@ export function winogradFilterGrad(x: usize, dy: usize, out: usize, scratch: usi
   for (let q0 = 0; q0 < tiles; q0 += block) {
     const count = min(block, tiles - q0);
     for (let t = 0; t < count; t++) {
-      const q = q0 + t;
-      const img = q / perImage;
-      const rem = q - img * perImage;
-      const ty = rem / tilesX;
-      const tx = rem - ty * tilesX;
-      const patch = x + <usize>((img * hp + 2 * ty) * wp + 2 * tx) * ciBytes;
+      const patch = x + <usize>windowStart(q0 + t, tilesY, tilesX, hp, wp, 2, 2) * ciBytes;
       for (let c: usize = 0; c < ciBytes; c += 16) {
         const p = patch + c;
         const at = v + (c >> 4) * (<usize>block << 4) + (<usize>t << 4);
@@ -529,9 +529,10 @@ export function winogradFilterGrad(x: usize, dy: usize, out: usize, scratch: usi
         inputRow(at, 8, vBytes, ciBytes, p + 2 * xRow, p + xRow, -1, true);
         inputRow(at, 12, vBytes, ciBytes, p + 3 * xRow, p + xRow, -1, true);
       }
-      const right = 2 * tx + 1 < ow;
-      const below = 2 * ty + 1 < oh;
-      const d00 = dy + <usize>((img * oh + 2 * ty) * ow + 2 * tx) * coBytes;
+      const inside = tileInside(q0 + t, tilesY, tilesX, oh, ow);
+      const right = (inside & 1) != 0;
+      const below = (inside & 2) != 0;
+      const d00 = dy + <usize>windowStart(q0 + t, tilesY, tilesX, oh, ow, 2, 2) * coBytes;
       const d10 = d00 + <usize>ow * coBytes;
       for (let o: usize = 0; o < coBytes; o += 16) {
         const a0 = v128.load(d00 + o);
