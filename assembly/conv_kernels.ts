@@ -595,3 +595,23 @@ function gradDyRow(at: usize, k: usize, wBytes: usize, h0: v128, h1: v128, half:
   v128.store(at + (k + 2) * wBytes, f32x4.mul(half, f32x4.sub(h0, h1)));
   v128.store(at + (k + 3) * wBytes, h1);
 }
+
+/**
+ * Copies `rows` runs of `runBytes` bytes between strided positions (concat, split, channel
+ * padding). Short runs of whole f32x4s go by vector loads and stores, others by memory.copy.
+ */
+export function copyRuns(src: usize, srcStride: usize, dst: usize, dstStride: usize, runBytes: usize, rows: i32): void {
+  if ((runBytes & 15) == 0 && runBytes <= 256) {
+    for (let r = 0; r < rows; r++) {
+      for (let i: usize = 0; i < runBytes; i += 16) v128.store(dst + i, v128.load(src + i));
+      src += srcStride;
+      dst += dstStride;
+    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    memory.copy(dst, src, runBytes);
+    src += srcStride;
+    dst += dstStride;
+  }
+}

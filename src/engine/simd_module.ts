@@ -5,6 +5,7 @@ import type { HeapBackend } from './kernels/heap_backend.js';
 /** Exports of `assembly/conv_kernels.ts` (compiled by AssemblyScript at build time); pointers are heap byte offsets. */
 interface SimdExports {
   filterGrad(x: number, dy: number, out: number, scratch: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, rowBlock: number): void;
+  copyRuns(src: number, srcStride: number, dst: number, dstStride: number, runBytes: number, rows: number): void;
   channelSums(u: number, v: number, rows: number, channels: number, out: number): void;
   channelAffine(u: number, v: number, out: number, rows: number, channels: number, coef: number): void;
   winogradFilterGrad(x: number, dy: number, out: number, scratch: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, block: number): void;

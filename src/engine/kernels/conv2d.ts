@@ -50,7 +50,7 @@ export function conv2dConfig(backendName: string): KernelConfig {
       simdKernels(b).conv(xIn.ptr, heapPointer(b, filter), y.ptr, scratch.ptr, n, hp, wp, ci, outHeight, outWidth, co, co8, kh, kw, sh, sw, BLOCK_PIXELS);
     }
     if (y.info !== out) {
-      copyRuns(b.typedArrayFromHeap(y.info), 0, co8, b.typedArrayFromHeap(out), 0, co, co, pixels);
+      copyRuns(b, b.typedArrayFromHeap(y.info), 0, co8, b.typedArrayFromHeap(out), 0, co, co, pixels);
       b.disposeData(y.info.dataId);
     }
     if (xIn.scratch !== undefined) b.disposeData(xIn.scratch.dataId);

@@ -41,7 +41,7 @@ export const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs })
     dyPtr = padded.ptr;
     const dst = b.typedArrayFromHeap(padded.info);
     dst.fill(0);
-    copyRuns(b.typedArrayFromHeap(dy), 0, outChannels, dst, 0, co, outChannels, pixels);
+    copyRuns(b, b.typedArrayFromHeap(dy), 0, outChannels, dst, 0, co, outChannels, pixels);
   }
   const out = b.makeOutput(filterShape, 'float32');
   const aligned = ci === inChannels && co === outChannels;
@@ -62,7 +62,7 @@ export const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs })
   if (!aligned) {
     const src = b.typedArrayFromHeap(dw.info);
     const dst = b.typedArrayFromHeap(out);
-    for (let t = 0; t < taps; t++) copyRuns(src, t * ci * co, co, dst, t * inChannels * outChannels, outChannels, outChannels, inChannels);
+    for (let t = 0; t < taps; t++) copyRuns(b, src, t * ci * co, co, dst, t * inChannels * outChannels, outChannels, outChannels, inChannels);
   }
   for (const s of scratch) b.disposeData(s.dataId);
   return out;

@@ -1,4 +1,5 @@
 import type { DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import { simdKernels } from '../simd_module.js';
 
 /**
  * The part of the wasm backend our kernels use: outputs allocated on, and viewed in, the wasm
@@ -12,11 +13,13 @@ export interface HeapBackend {
 }
 
 /**
- * Copies `rows` runs of `run` floats between strided positions. tfjs-wasm's own slice and concat
- * issue one `subarray` + `set` per run, whose fixed cost dominates for the 32-channel runs of
- * DenseNet and U-Net feature maps; short runs go through a plain loop instead.
+ * Copies `rows` runs of `run` floats between strided positions of two views of `backend`'s heap,
+ * on our SIMD module (`assembly/conv_kernels.ts`): tfjs-wasm's own slice and concat issue one
+ * `subarray` + `set` per run, whose fixed cost dominates for the 32-channel runs of DenseNet and
+ * U-Net feature maps, and a JS loop over floats is slower still.
  */
 export function copyRuns(
+  backend: HeapBackend,
   src: Float32Array,
   srcOffset: number,
   srcStride: number,
@@ -26,19 +29,9 @@ export function copyRuns(
   run: number,
   rows: number,
 ): void {
-  if (run >= 256) {
-    for (let r = 0; r < rows; r++) {
-      const s = srcOffset + r * srcStride;
-      dst.set(src.subarray(s, s + run), dstOffset + r * dstStride);
-    }
-    return;
-  }
-  for (let r = 0; r < rows; r++) {
-    let s = srcOffset + r * srcStride;
-    let d = dstOffset + r * dstStride;
-    const end = s + run;
-    while (s < end) dst[d++] = src[s++]!;
-  }
+  const heap = backend.wasm.asm?.memory?.buffer;
+  if (src.buffer !== heap || dst.buffer !== heap) throw new Error('copyRuns: both arrays must be current views of the wasm heap');
+  simdKernels(backend).copyRuns(src.byteOffset + srcOffset * 4, srcStride * 4, dst.byteOffset + dstOffset * 4, dstStride * 4, run * 4, rows);
 }
 
 /** v rounded up to a multiple of m (channel counts padded to SIMD widths). */

@@ -30,7 +30,7 @@ export function paddedInput(backend: HeapBackend, x: TensorInfo, info: backend_u
       const from = ((b * inHeight + i) * inWidth + j0) * inChannels;
       const to = ((b * hp + row) * wp + j0 + padInfo.left) * ci;
       if (ci === inChannels) dst.set(src.subarray(from, from + (j1 - j0) * ci), to);
-      else copyRuns(src, from, inChannels, dst, to, ci, inChannels, j1 - j0);
+      else copyRuns(backend, src, from, inChannels, dst, to, ci, inChannels, j1 - j0);
     }
   return { ptr: scratch.ptr, scratch: scratch.info };
 }

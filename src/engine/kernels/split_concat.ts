@@ -38,7 +38,7 @@ export function splitVConfig(backendName: string): KernelConfig {
       let begin = 0;
       outs.forEach((out, i) => {
         const s = sizes[i]!;
-        copyRuns(src, begin * inner, rowLength, backend.typedArrayFromHeap(out), 0, s * inner, s * inner, outer);
+        copyRuns(backend, src, begin * inner, rowLength, backend.typedArrayFromHeap(out), 0, s * inner, s * inner, outer);
         begin += s;
       });
       return outs;
@@ -69,7 +69,7 @@ export function concatConfig(backendName: string): KernelConfig {
       let begin = 0;
       for (const t of nonEmpty) {
         const run = t.shape[a]! * inner;
-        copyRuns(backend.typedArrayFromHeap(t), 0, run, dst, begin * inner, rowLength, run, outer);
+        copyRuns(backend, backend.typedArrayFromHeap(t), 0, run, dst, begin * inner, rowLength, run, outer);
         begin += t.shape[a]!;
       }
       return out;

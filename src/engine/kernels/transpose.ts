@@ -76,7 +76,7 @@ export function transposeConfig(backendName: string): KernelConfig {
     // [R, M, C] -> [C, M, R]: for each m, an R x C matrix with row stride M*C, written with row stride M*R.
     else if (key === '2,1,0') for (let m = 0; m < d1; m++) transpose2d(src, m * d2, d1 * d2, dst, m * d0, d1 * d0, d0, d2);
     // [A, B, K] -> [B, A, K]: runs of K floats.
-    else for (let i = 0; i < d0; i++) copyRuns(src, i * d1 * d2, d2, dst, i * d2, d0 * d2, d2, d1);
+    else for (let i = 0; i < d0; i++) copyRuns(b, src, i * d1 * d2, d2, dst, i * d2, d0 * d2, d2, d1);
     return out;
   };
   // The stock kernel's setup binds the wasm function its fallback (and other wasm kernels) call.
