@@ -11,6 +11,8 @@ test('wasm concat and split equal the cpu backend on every axis, short and long 
     [2, 3, 5, 7],
     [1, 4, 4, 300],
     [3, 2, 9],
+    // Runs of whole f32x4s up to 256 bytes take the vector copy.
+    [2, 3, 4, 8],
   ]) {
     for (let axis = 0; axis < shape.length; axis++) {
       const pieces = [1, 2, 3].map((k) => {
