@@ -4,13 +4,76 @@ import type { HeapBackend } from './kernels/heap_backend.js';
 
 /** Exports of `assembly/conv_kernels.ts` (compiled by AssemblyScript at build time); pointers are heap byte offsets. */
 interface SimdExports {
-  filterGrad(x: number, dy: number, out: number, scratch: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, rowBlock: number): void;
+  filterGrad(
+    x: number,
+    dy: number,
+    out: number,
+    scratch: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    rowBlock: number,
+  ): void;
   copyRuns(src: number, srcStride: number, dst: number, dstStride: number, runBytes: number, rows: number): void;
   channelSums(u: number, v: number, rows: number, channels: number, out: number): void;
   channelAffine(u: number, v: number, out: number, rows: number, channels: number, coef: number): void;
-  winogradFilterGrad(x: number, dy: number, out: number, scratch: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, block: number): void;
-  winograd(x: number, w: number, y: number, scratch: number, n: number, hp: number, wp: number, ci: number, wci: number, oh: number, ow: number, co: number, yStride: number, block: number): void;
-  conv(x: number, w: number, y: number, scratch: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, yStride: number, kh: number, kw: number, sh: number, sw: number, block: number): void;
+  winogradFilterGrad(
+    x: number,
+    dy: number,
+    out: number,
+    scratch: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    block: number,
+  ): void;
+  winograd(
+    x: number,
+    w: number,
+    y: number,
+    scratch: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    wci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    yStride: number,
+    block: number,
+  ): void;
+  conv(
+    x: number,
+    w: number,
+    y: number,
+    scratch: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    yStride: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    block: number,
+  ): void;
 }
 
 /** A float32 buffer on the wasm heap: its tensor (to free) and its byte offset (for our kernels). */
@@ -26,7 +89,8 @@ const instances = new WeakMap<WebAssembly.Memory, SimdExports>();
 /** Our SIMD kernels bound to `backend`'s heap (the module imports tfjs's wasm memory, so tensors are used in place). */
 export function simdKernels(backend: HeapBackend): SimdExports {
   const memory = backend.wasm.asm?.memory;
-  if (memory === undefined) throw new Error('the wasm backend does not expose its memory (wasm.asm.memory); this tfjs-backend-wasm version is not supported');
+  if (memory === undefined)
+    throw new Error('the wasm backend does not expose its memory (wasm.asm.memory); this tfjs-backend-wasm version is not supported');
   let exports = instances.get(memory);
   if (exports === undefined) {
     if (compiled === undefined) {

@@ -26,15 +26,17 @@ function convGrads(c: Case, x: Float32Array, w: Float32Array, r: Float32Array, o
     const xt = tf.tensor4d(x, [c.batch, c.h, c.w, c.cin]);
     const wt = tf.tensor4d(w, [c.k, c.k, c.cin, c.cout]);
     const rt = tf.tensor(r, outShape);
-    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), rt)),
-    );
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), rt)));
     return [tf.conv2d(xt, wt, c.stride, c.pad), ...g([xt, wt])].map((t) => t.dataSync() as Float32Array);
   });
 }
 
 function outShapeOf(c: Case): number[] {
-  return tf.tidy(() => tf.conv2d(tf.zeros([c.batch, c.h, c.w, c.cin]) as tf.Tensor4D, tf.zeros([c.k, c.k, c.cin, c.cout]) as tf.Tensor4D, c.stride, c.pad).shape);
+  return tf.tidy(
+    () =>
+      tf.conv2d(tf.zeros([c.batch, c.h, c.w, c.cin]) as tf.Tensor4D, tf.zeros([c.k, c.k, c.cin, c.cout]) as tf.Tensor4D, c.stride, c.pad)
+        .shape,
+  );
 }
 
 function assertClose(actual: Float32Array, expected: Float32Array, label: string): void {
@@ -113,7 +115,8 @@ test('kernels free their intermediates', async () => {
   const w = tf.randomNormal([3, 3, 4, 5]) as tf.Tensor4D;
   const grad = (): void => {
     tf.tidy(() => {
-      for (const stride of [2, 1]) tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same')))([x, w]);
+      for (const stride of [2, 1])
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same')))([x, w]);
     });
   };
   grad();

@@ -22,10 +22,17 @@ test('wasm concat and split equal the cpu backend on every axis, short and long 
       });
       const run = (): { joined: Float32Array; parts: Float32Array[]; ints: Int32Array } =>
         tf.tidy(() => {
-          const joined = tf.concat(pieces.map((p) => tf.tensor(p.data, p.shape)), axis);
+          const joined = tf.concat(
+            pieces.map((p) => tf.tensor(p.data, p.shape)),
+            axis,
+          );
           const parts = tf.split(joined, [1, 2, 3], axis);
           const ints = tf.concat([tf.tensor([[1, 2]], [1, 2], 'int32'), tf.tensor([[3]], [1, 1], 'int32')], 1);
-          return { joined: joined.dataSync() as Float32Array, parts: parts.map((t) => t.dataSync() as Float32Array), ints: ints.dataSync() as Int32Array };
+          return {
+            joined: joined.dataSync() as Float32Array,
+            parts: parts.map((t) => t.dataSync() as Float32Array),
+            ints: ints.dataSync() as Int32Array,
+          };
         });
       await initBackend('cpu');
       const expected = run();

@@ -7,11 +7,16 @@ import { BatchNorm2d, BN_EPS, batchNorm, bnRelu } from '../../src/nn/batch_norm.
 import { ParamStore, Scope } from '../../src/nn/params.js';
 import { createModel, densenet121, unet32 } from '../../src/nn/presets.js';
 
-test('affine DenseNet-121 has torchvision\'s parameter count (7,978,856 with 1000 classes, so 6,955,906 with 2) and PyTorch BN names', async () => {
+test("affine DenseNet-121 has torchvision's parameter count (7,978,856 with 1000 classes, so 6,955,906 with 2) and PyTorch BN names", async () => {
   await initBackend('wasm');
   const model = createModel({ ...densenet121(96), affineBatchNorm: true }, new Rng(0));
   assert.equal(model.params.parameterCount(), 7978856 - 1024 * 1000 - 1000 + 1024 * 2 + 2);
-  for (const name of ['features.norm0.weight', 'features.denseblock1.denselayer1.norm1.running_mean', 'features.transition1.norm.bias', 'features.norm5.running_var'])
+  for (const name of [
+    'features.norm0.weight',
+    'features.denseblock1.denselayer1.norm1.running_mean',
+    'features.transition1.norm.bias',
+    'features.norm5.running_var',
+  ])
     assert.ok(model.params.entries.has(name), name);
   assert.ok([...model.params.normalizationNames()].every((n) => /norm\d?\.(weight|bias|running_mean|running_var)$/.test(n)));
   model.dispose();
@@ -42,7 +47,11 @@ test('affine BatchNorm: batch statistics and a running-statistics update in trai
 
 test('fused wasm BatchNorm kernels (alone and before ReLU) equal tf ops on the cpu backend, value and gradient', async () => {
   // 7 channels: SIMD groups of 4 plus a scalar tail; 12 channels over 3200 rows: several row blocks.
-  for (const shape of [[3, 5, 4, 7], [2, 40, 40, 12]] as Array<[number, number, number, number]>) await bnMatchesCpu(shape);
+  for (const shape of [
+    [3, 5, 4, 7],
+    [2, 40, 40, 12],
+  ] as Array<[number, number, number, number]>)
+    await bnMatchesCpu(shape);
 });
 
 async function bnMatchesCpu(shape: [number, number, number, number]): Promise<void> {
@@ -56,7 +65,10 @@ async function bnMatchesCpu(shape: [number, number, number, number]): Promise<vo
       const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), tf.tensor4d(dys, shape))))(x);
       return [f(x).dataSync() as Float32Array, grad.dataSync() as Float32Array];
     });
-  for (const [name, f] of [['batchNorm', batchNorm], ['bnRelu', bnRelu]] as const) {
+  for (const [name, f] of [
+    ['batchNorm', batchNorm],
+    ['bnRelu', bnRelu],
+  ] as const) {
     await initBackend('cpu');
     const [y0, g0] = run(f);
     await initBackend('wasm');

@@ -40,14 +40,47 @@ export function conv2dConfig(backendName: string): KernelConfig {
       const [hp, wp] = winogradPlane(info);
       xIn = paddedInput(b, x, info, hp, wp, ci4);
       scratch = heapScratch(b, 16 * (co8 * ci4 + WINOGRAD_BLOCK * (ci4 + co8)));
-      simdKernels(b).winograd(xIn.ptr, heapPointer(b, filter), y.ptr, scratch.ptr, n, hp, wp, ci4, ci, outHeight, outWidth, co, co8, WINOGRAD_BLOCK);
+      simdKernels(b).winograd(
+        xIn.ptr,
+        heapPointer(b, filter),
+        y.ptr,
+        scratch.ptr,
+        n,
+        hp,
+        wp,
+        ci4,
+        ci,
+        outHeight,
+        outWidth,
+        co,
+        co8,
+        WINOGRAD_BLOCK,
+      );
     } else {
       // The padded plane is what the convolution reads.
       const hp = (outHeight - 1) * sh + kh;
       const wp = (outWidth - 1) * sw + kw;
       xIn = paddedInput(b, x, info, hp, wp, ci);
       scratch = heapScratch(b, kh * kw * ci * co8 + BLOCK_PIXELS + 8);
-      simdKernels(b).conv(xIn.ptr, heapPointer(b, filter), y.ptr, scratch.ptr, n, hp, wp, ci, outHeight, outWidth, co, co8, kh, kw, sh, sw, BLOCK_PIXELS);
+      simdKernels(b).conv(
+        xIn.ptr,
+        heapPointer(b, filter),
+        y.ptr,
+        scratch.ptr,
+        n,
+        hp,
+        wp,
+        ci,
+        outHeight,
+        outWidth,
+        co,
+        co8,
+        kh,
+        kw,
+        sh,
+        sw,
+        BLOCK_PIXELS,
+      );
     }
     if (y.info !== out) {
       copyRuns(b, b.typedArrayFromHeap(y.info), 0, co8, b.typedArrayFromHeap(out), 0, co, co, pixels);
@@ -58,5 +91,10 @@ export function conv2dConfig(backendName: string): KernelConfig {
     return out;
   };
   // The stock kernel's setup binds the wasm function its fallback calls.
-  return { kernelName: 'Conv2D', backendName, kernelFunc, ...(stockConfig.setupFunc !== undefined ? { setupFunc: stockConfig.setupFunc } : {}) };
+  return {
+    kernelName: 'Conv2D',
+    backendName,
+    kernelFunc,
+    ...(stockConfig.setupFunc !== undefined ? { setupFunc: stockConfig.setupFunc } : {}),
+  };
 }

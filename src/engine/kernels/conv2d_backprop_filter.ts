@@ -62,7 +62,8 @@ export const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs })
   if (!aligned) {
     const src = b.typedArrayFromHeap(dw.info);
     const dst = b.typedArrayFromHeap(out);
-    for (let t = 0; t < taps; t++) copyRuns(b, src, t * ci * co, co, dst, t * inChannels * outChannels, outChannels, outChannels, inChannels);
+    for (let t = 0; t < taps; t++)
+      copyRuns(b, src, t * ci * co, co, dst, t * inChannels * outChannels, outChannels, outChannels, inChannels);
   }
   for (const s of scratch) b.disposeData(s.dataId);
   return out;

@@ -31,7 +31,14 @@ export function copyRuns(
 ): void {
   const heap = backend.wasm.asm?.memory?.buffer;
   if (src.buffer !== heap || dst.buffer !== heap) throw new Error('copyRuns: both arrays must be current views of the wasm heap');
-  simdKernels(backend).copyRuns(src.byteOffset + srcOffset * 4, srcStride * 4, dst.byteOffset + dstOffset * 4, dstStride * 4, run * 4, rows);
+  simdKernels(backend).copyRuns(
+    src.byteOffset + srcOffset * 4,
+    srcStride * 4,
+    dst.byteOffset + dstOffset * 4,
+    dstStride * 4,
+    run * 4,
+    rows,
+  );
 }
 
 /** v rounded up to a multiple of m (channel counts padded to SIMD widths). */

@@ -13,9 +13,17 @@ export interface PaddedInput {
  * hp x wp rows and columns the convolution reads, `ci` floats per pixel (zeros past x's channels).
  * x itself when that is already its layout (unpadded, aligned channels, e.g. DenseNet's 1x1s).
  */
-export function paddedInput(backend: HeapBackend, x: TensorInfo, info: backend_util.Conv2DInfo, hp: number, wp: number, ci: number): PaddedInput {
+export function paddedInput(
+  backend: HeapBackend,
+  x: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  hp: number,
+  wp: number,
+  ci: number,
+): PaddedInput {
   const { batchSize: n, inHeight, inWidth, inChannels, padInfo } = info;
-  if (padInfo.top === 0 && padInfo.left === 0 && hp === inHeight && wp === inWidth && ci === inChannels) return { ptr: heapPointer(backend, x) };
+  if (padInfo.top === 0 && padInfo.left === 0 && hp === inHeight && wp === inWidth && ci === inChannels)
+    return { ptr: heapPointer(backend, x) };
   const scratch = heapScratch(backend, n * hp * wp * ci);
   // Views after the allocation: it can grow the heap, which detaches earlier views.
   const src = backend.typedArrayFromHeap(x);

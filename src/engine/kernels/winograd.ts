@@ -13,7 +13,8 @@ const WINOGRAD_MAX_WASTE = 1.15;
  */
 export function useWinograd(info: backend_util.Conv2DInfo): boolean {
   const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, outHeight, outWidth } = info;
-  if (filterHeight !== 3 || filterWidth !== 3 || strideHeight !== 1 || strideWidth !== 1 || dilationHeight !== 1 || dilationWidth !== 1) return false;
+  if (filterHeight !== 3 || filterWidth !== 3 || strideHeight !== 1 || strideWidth !== 1 || dilationHeight !== 1 || dilationWidth !== 1)
+    return false;
   return (4 * Math.ceil(outHeight / 2) * Math.ceil(outWidth / 2)) / (outHeight * outWidth) <= WINOGRAD_MAX_WASTE;
 }
 
