@@ -7,6 +7,9 @@
 // (`filterTile`: pixels into resident dW rows; `convTile`: taps and channels into resident output
 // pixels) share their inner step but not their loops: one generic tile with three loop levels
 // measured 13-22% slower on DenseNet and U-Net shapes, so they stay separate.
+// This file is the module's entry: the pooling gradients live beside it and are exported here.
+
+export { avgPoolGradTiled, maxPoolGrad } from './pool_kernels';
 
 /**
  * Element offset (in pixels) of window q's first pixel: windows are counted over images of
@@ -257,11 +260,29 @@ function channelBlockRows(channels: i32): i32 {
 }
 
 /**
- * Per-channel sums over `rows` rows of `channels` floats, in float64: out[c] = sum of u[., c],
- * out[channels + c] = sum of u[., c] * v[., c] (v = u gives sums of squares). Four channels at a
- * time down a block of rows, as two f64x2 pairs each.
+ * u, or with `relu` u where v > 0 and +0 elsewhere: ReLU's gradient folded into BatchNorm's
+ * backward passes. tfjs's own (u * Step(v)) gives -0 for negative u; sums come out the same.
  */
-export function channelSums(u: usize, v: usize, rows: i32, channels: i32, out: usize): void {
+// @ts-ignore: decorator
+@inline
+function maskedU(u: v128, v: v128, relu: bool): v128 {
+  return relu ? v128.and(u, f32x4.gt(v, f32x4.splat(0))) : u;
+}
+
+/** The scalar form of `maskedU`. */
+// @ts-ignore: decorator
+@inline
+function maskedUScalar(u: f32, v: f32, relu: bool): f32 {
+  return relu && !(v > 0) ? 0 : u;
+}
+
+/**
+ * Per-channel sums over `rows` rows of `channels` floats, in float64: out[c] = sum of u[., c],
+ * out[channels + c] = sum of u[., c] * v[., c] (v = u gives sums of squares); with `relu`, u is
+ * masked by v > 0 first (`maskedU`). Four channels at a time down a block of rows, as two f64x2
+ * pairs each.
+ */
+export function channelSums(u: usize, v: usize, rows: i32, channels: i32, out: usize, relu: bool): void {
   memory.fill(out, 0, <usize>channels << 4);
   const rowBytes = <usize>channels << 2;
   const step = channelBlockRows(channels);
@@ -277,8 +298,8 @@ export function channelSums(u: usize, v: usize, rows: i32, channels: i32, out: u
       let up = u + base + (<usize>c << 2);
       let vp = v + base + (<usize>c << 2);
       for (let r = 0; r < count; r++) {
-        const a = v128.load(up);
         const b = v128.load(vp);
+        const a = maskedU(v128.load(up), b, relu);
         const a0 = f64x2.promote_low_f32x4(a);
         const a1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(a, a, 2, 3, 0, 1));
         const b0 = f64x2.promote_low_f32x4(b);
@@ -302,9 +323,10 @@ export function channelSums(u: usize, v: usize, rows: i32, channels: i32, out: u
       let q: f64 = 0;
       for (let r = 0; r < count; r++) {
         const at = base + <usize>r * rowBytes + (<usize>c << 2);
-        const a = <f64>load<f32>(u + at);
+        const b = load<f32>(v + at);
+        const a = <f64>maskedUScalar(load<f32>(u + at), b, relu);
         s += a;
-        q += a * <f64>load<f32>(v + at);
+        q += a * <f64>b;
       }
       store<f64>(out + (<usize>c << 3), load<f64>(out + (<usize>c << 3)) + s);
       store<f64>(out + (<usize>(channels + c) << 3), load<f64>(out + (<usize>(channels + c) << 3)) + q);
@@ -314,10 +336,10 @@ export function channelSums(u: usize, v: usize, rows: i32, channels: i32, out: u
 
 /**
  * out = a * (u - s) + b * v + c per channel, over `rows` rows of `channels` floats; coef holds the
- * float32 vectors a, s, b, c of `channels` each. BatchNorm's forward is (a = 1/std, s = mean,
- * b = c = 0) and its backward (s = 0) the same pass.
+ * float32 vectors a, s, b, c of `channels` each; `relu` masks u as `channelSums` does. BatchNorm's
+ * forward is (a = 1/std, s = mean, b = c = 0) and its backward (s = 0) the same pass.
  */
-export function channelAffine(u: usize, v: usize, out: usize, rows: i32, channels: i32, coef: usize): void {
+export function channelAffine(u: usize, v: usize, out: usize, rows: i32, channels: i32, coef: usize, relu: bool): void {
   const rowBytes = <usize>channels << 2;
   const step = channelBlockRows(channels);
   const vecChannels = channels & ~3;
@@ -333,7 +355,8 @@ export function channelAffine(u: usize, v: usize, out: usize, rows: i32, channel
       const k = v128.load(cp + 3 * coefBytes);
       let at = base + (<usize>c << 2);
       for (let r = 0; r < count; r++) {
-        v128.store(out + at, f32x4.add(f32x4.add(f32x4.mul(a, f32x4.sub(v128.load(u + at), s)), f32x4.mul(b, v128.load(v + at))), k));
+        const vv = v128.load(v + at);
+        v128.store(out + at, f32x4.add(f32x4.add(f32x4.mul(a, f32x4.sub(maskedU(v128.load(u + at), vv, relu), s)), f32x4.mul(b, vv)), k));
         at += rowBytes;
       }
     }
@@ -345,7 +368,8 @@ export function channelAffine(u: usize, v: usize, out: usize, rows: i32, channel
       const k = load<f32>(cp + 3 * coefBytes);
       for (let r = 0; r < count; r++) {
         const at = base + <usize>r * rowBytes + (<usize>c << 2);
-        store<f32>(out + at, a * (load<f32>(u + at) - s) + b * load<f32>(v + at) + k);
+        const vv = load<f32>(v + at);
+        store<f32>(out + at, a * (maskedUScalar(load<f32>(u + at), vv, relu) - s) + b * vv + k);
       }
     }
   }

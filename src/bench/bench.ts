@@ -1,3 +1,4 @@
+import { createBarrier } from '../engine/barrier.js';
 import { WorkerPool } from '../engine/worker_pool.js';
 import type { BackendChoice } from '../engine/backend.js';
 import type { BenchConfig } from './configs.js';
@@ -37,14 +38,15 @@ async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak
 
 /**
  * Measures one configuration with `workers` threads, each training its own model side by side
- * (as parallel federated clients do). Throughput is all images over the wall time from the first
- * timed step's start to the last one's end.
+ * (as parallel federated clients do). The workers start their timed steps together, after their
+ * own warm-up; throughput is all images over the wall time from that start to the last one's end.
  */
 export async function benchRow(config: BenchConfig, workers: number, backend: BackendChoice): Promise<BenchRow> {
   const { result, peakRssMiB } = await withPeakRss(async () => {
     const pool = new WorkerPool(workers, backend);
     try {
       await pool.ready();
+      const startTogether = createBarrier(workers);
       const inputs = Array.from({ length: workers }, (_, i): TrainStepBenchInput => ({
         config: config.model,
         batch: config.batch,
@@ -52,6 +54,7 @@ export async function benchRow(config: BenchConfig, workers: number, backend: Ba
         steps: config.steps,
         ampL: config.ampL,
         seed: 1 + i,
+        startTogether,
       }));
       return await Promise.all(inputs.map((input) => pool.run<TrainStepBenchOutput>(TASK, 'benchTrainSteps', input)));
     } finally {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { arriveAndWait, breakBarrier } from '../engine/barrier.js';
 import { Rng } from '../engine/rng.js';
 import type { ModelConfig } from '../nn/model.js';
 import { createModel } from '../nn/presets.js';
@@ -14,6 +15,8 @@ export interface TrainStepBenchInput {
   steps: number;
   ampL: number;
   seed: number;
+  /** Shared by all workers of a row: timing starts once every worker has warmed up. */
+  startTogether?: SharedArrayBuffer;
 }
 
 /** Absolute start and end (ms since the epoch, comparable across threads) of the timed steps. */
@@ -30,6 +33,16 @@ const now = (): number => performance.timeOrigin + performance.now();
 
 /** Runs in a worker: builds the model, warms up, then times `steps` full steps (2 forward, 2 backward, SGD). */
 export async function benchTrainSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOutput> {
+  try {
+    return await timedSteps(input);
+  } catch (e) {
+    // A worker that fails must not leave the others waiting at the start line.
+    if (input.startTogether !== undefined) breakBarrier(input.startTogether);
+    throw e;
+  }
+}
+
+async function timedSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOutput> {
   const { config, batch, seed } = input;
   // With L > 0 the paper's EMA (momentum 0.1) makes every step pay for the amplitude FFT as well.
   const model = createModel(config, new Rng(seed), { L: input.ampL, momentum: input.ampL > 0 ? 0.1 : 0 });
@@ -59,6 +72,8 @@ export async function benchTrainSteps(input: TrainStepBenchInput): Promise<Train
     return out;
   };
   for (let i = 0; i < input.warmupSteps; i++) trainStep(model, wp, x, y);
+  // Warm-up lengths differ by seconds between workers; timing them from a common start measures side-by-side throughput.
+  if (input.startTogether !== undefined) arriveAndWait(input.startTogether);
   ampNormMs = 0;
   const startMs = now();
   for (let i = 0; i < input.steps; i++) trainStep(model, wp, x, y);

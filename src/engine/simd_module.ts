@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { HeapBackend } from './kernels/heap_backend.js';
 
-/** Exports of `assembly/conv_kernels.ts` (compiled by AssemblyScript at build time); pointers are heap byte offsets. */
+/** Exports of `assembly/conv_kernels.ts` and the files it re-exports (compiled by AssemblyScript at build time); pointers are heap byte offsets. */
 interface SimdExports {
   filterGrad(
     x: number,
@@ -23,8 +23,26 @@ interface SimdExports {
     rowBlock: number,
   ): void;
   copyRuns(src: number, srcStride: number, dst: number, dstStride: number, runBytes: number, rows: number): void;
-  channelSums(u: number, v: number, rows: number, channels: number, out: number): void;
-  channelAffine(u: number, v: number, out: number, rows: number, channels: number, coef: number): void;
+  maxPoolGrad(
+    x: number,
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
+  avgPoolGradTiled(dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, scale: number): void;
+  channelSums(u: number, v: number, rows: number, channels: number, out: number, relu: boolean): void;
+  channelAffine(u: number, v: number, out: number, rows: number, channels: number, coef: number, relu: boolean): void;
   winogradFilterGrad(
     x: number,
     dy: number,

@@ -17,14 +17,32 @@ function normalize(x: tf.Tensor): [tf.Tensor, tf.Tensor] {
   });
 }
 
-/** dx of the normalization from dy, xhat and 1/std. */
-function normalizeGrad(dy: tf.Tensor, xhat: tf.Tensor, inv: tf.Tensor): tf.Tensor {
-  if (hasFusedKernels()) return tf.engine().runKernel(BN_BACKWARD, { dy, xhat, inv }) as tf.Tensor;
+/**
+ * dx of the normalization from dy, xhat and 1/std; `relu` first takes dy through a ReLU applied to
+ * xhat (dy * Step(xhat), as tfjs's own ReLU gradient).
+ */
+function normalizeGrad(dy: tf.Tensor, xhat: tf.Tensor, inv: tf.Tensor, relu: boolean): tf.Tensor {
+  if (hasFusedKernels()) return tf.engine().runKernel(BN_BACKWARD, { dy, xhat, inv }, { relu }) as tf.Tensor;
   return tf.tidy(() => {
-    const meanDy = tf.mean(dy, [0, 1, 2]);
-    const meanDyXhat = tf.mean(tf.mul(dy, xhat), [0, 1, 2]);
-    return tf.mul(inv, tf.sub(tf.sub(dy, meanDy), tf.mul(xhat, meanDyXhat)));
+    const g = relu ? tf.mul(dy, tf.step(xhat)) : dy;
+    const meanDy = tf.mean(g, [0, 1, 2]);
+    const meanDyXhat = tf.mean(tf.mul(g, xhat), [0, 1, 2]);
+    return tf.mul(inv, tf.sub(tf.sub(g, meanDy), tf.mul(xhat, meanDyXhat)));
   });
+}
+
+/** BatchNorm (then ReLU when `relu`) as one differentiable op with the closed-form gradient. */
+function batchNormOp(relu: boolean): (x: tf.Tensor4D) => tf.Tensor4D {
+  return tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [xhat, inv] = normalize(x);
+    save([xhat, inv]);
+    return {
+      value: relu ? tf.relu(xhat) : xhat,
+      // tfjs runs a custom gradient outside any tidy: without one, temporaries would live until
+      // the whole backward pass ends.
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => normalizeGrad(dy, saved[0]!, saved[1]!, relu)),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor4D) => tf.Tensor4D;
 }
 
 /**
@@ -32,21 +50,13 @@ function normalizeGrad(dy: tf.Tensor, xhat: tf.Tensor, inv: tf.Tensor): tf.Tenso
  * the current batch's mean and biased variance over N, H, W, with the closed-form gradient
  * dx = inv * (dy - mean(dy) - xhat * mean(dy * xhat)) instead of op-by-op autodiff.
  */
-export const batchNorm: (x: tf.Tensor4D) => tf.Tensor4D = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  const [xhat, inv] = normalize(x);
-  save([xhat, inv]);
-  return {
-    value: xhat,
-    // tfjs runs a custom gradient outside any tidy: without one, temporaries would live until
-    // the whole backward pass ends.
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => normalizeGrad(dy, saved[0]!, saved[1]!)),
-  };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor4D) => tf.Tensor4D;
+export const batchNorm: (x: tf.Tensor4D) => tf.Tensor4D = batchNormOp(false);
 
-/** BatchNorm then ReLU, the pair both reference models use everywhere. */
-export function bnRelu(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.relu(batchNorm(x));
-}
+/**
+ * BatchNorm then ReLU, the pair both reference models use everywhere, with ReLU's gradient folded
+ * into BatchNorm's (one pass over dy fewer, and no Step, Cast and Multiply kernels).
+ */
+export const bnRelu: (x: tf.Tensor4D) => tf.Tensor4D = batchNormOp(true);
 
 /** PyTorch's BatchNorm running-statistics momentum. */
 export const BN_MOMENTUM = 0.1;
@@ -62,14 +72,22 @@ export class BatchNorm2d {
   constructor(scope: Scope, channels: number, affine: boolean) {
     const add = (leaf: string, fill: number, trainable: boolean): tf.Variable =>
       scope.store.add(scope.name(leaf), [channels], new Float32Array(channels).fill(fill), trainable, 'same', true);
-    this.affine = affine ? { weight: add('weight', 1, true), bias: add('bias', 0, true), mean: add('running_mean', 0, false), variance: add('running_var', 1, false) } : undefined;
+    this.affine = affine
+      ? {
+          weight: add('weight', 1, true),
+          bias: add('bias', 0, true),
+          mean: add('running_mean', 0, false),
+          variance: add('running_var', 1, false),
+        }
+      : undefined;
   }
 
   /** Normalizes an NHWC batch. */
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
     const a = this.affine;
     if (a === undefined) return batchNorm(x);
-    if (!training) return tf.batchNorm4d(x, a.mean as tf.Tensor1D, a.variance as tf.Tensor1D, a.bias as tf.Tensor1D, a.weight as tf.Tensor1D, BN_EPS);
+    if (!training)
+      return tf.batchNorm4d(x, a.mean as tf.Tensor1D, a.variance as tf.Tensor1D, a.bias as tf.Tensor1D, a.weight as tf.Tensor1D, BN_EPS);
     tf.tidy(() => {
       const { mean, variance } = tf.moments(x, [0, 1, 2]);
       const n = x.size / x.shape[3];
@@ -81,6 +99,6 @@ export class BatchNorm2d {
 
   /** BatchNorm then ReLU. */
   relu(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    return tf.relu(this.apply(x, training));
+    return this.affine === undefined ? bnRelu(x) : tf.relu(this.apply(x, training));
   }
 }

@@ -9,13 +9,15 @@ export const BN_BACKWARD = 'HarmoflBatchNormBackward';
 /**
  * Runs BatchNorm's two passes on our SIMD kernels (`assembly/conv_kernels.ts`): per-channel sums
  * of u and u * v in float64, then `perChannel` turns them (and the row count) into the
- * coefficients of out = a * (u - s) + b * v + c, applied in one pass.
+ * coefficients of out = a * (u - s) + b * v + c, applied in one pass. `relu` reads u as
+ * u * Step(v), ReLU's gradient.
  */
 function twoPass(
   backend: HeapBackend,
   u: TensorInfo,
   v: TensorInfo,
   out: TensorInfo,
+  relu: boolean,
   perChannel: (sumU: number, sumUV: number, rows: number, c: number) => [a: number, s: number, b: number, c: number],
 ): void {
   const channels = u.shape[u.shape.length - 1]!;
@@ -24,7 +26,7 @@ function twoPass(
   const scratch = heapScratch(backend, 8 * channels);
   const simd = simdKernels(backend);
   const [uPtr, vPtr, outPtr] = [u, v, out].map((t) => heapPointer(backend, t)) as [number, number, number];
-  simd.channelSums(uPtr, vPtr, rows, channels, scratch.ptr);
+  simd.channelSums(uPtr, vPtr, rows, channels, scratch.ptr, relu);
   const view = backend.typedArrayFromHeap(scratch.info);
   const sums = new Float64Array(view.buffer, scratch.ptr, 2 * channels);
   const coef = view.subarray(4 * channels);
@@ -32,7 +34,7 @@ function twoPass(
     const k = perChannel(sums[c]!, sums[channels + c]!, rows, c);
     for (let j = 0; j < 4; j++) coef[j * channels + c] = k[j]!;
   }
-  simd.channelAffine(uPtr, vPtr, outPtr, rows, channels, scratch.ptr + 4 * channels * 4);
+  simd.channelAffine(uPtr, vPtr, outPtr, rows, channels, scratch.ptr + 4 * channels * 4, relu);
   backend.disposeData(scratch.info.dataId);
 }
 
@@ -49,7 +51,7 @@ export function bnForwardConfig(backendName: string): KernelConfig {
       const out = b.makeOutput(x.shape.slice(), 'float32');
       const invOut = b.makeOutput([channels], 'float32');
       const inv = new Float64Array(channels);
-      twoPass(b, x, x, out, (sum, sq, n, c) => {
+      twoPass(b, x, x, out, false, (sum, sq, n, c) => {
         const mean = sum / n;
         // Biased variance, as PyTorch normalizes; float64 sums keep E[x^2] - E[x]^2 exact enough.
         inv[c] = 1 / Math.sqrt(Math.max(sq / n - mean * mean, 0) + eps);
@@ -61,17 +63,20 @@ export function bnForwardConfig(backendName: string): KernelConfig {
   };
 }
 
-/** Backward: dx = inv * (dy - mean(dy) - xhat * mean(dy * xhat)). */
+/**
+ * Backward: dx = inv * (dy - mean(dy) - xhat * mean(dy * xhat)); with attribute `relu`, dy is
+ * first masked by xhat > 0 (the gradient through a ReLU that followed the BatchNorm).
+ */
 export function bnBackwardConfig(backendName: string): KernelConfig {
   return {
     kernelName: BN_BACKWARD,
     backendName,
-    kernelFunc: ({ inputs, backend }) => {
+    kernelFunc: ({ inputs, backend, attrs }) => {
       const { dy, xhat, inv } = inputs as { dy: TensorInfo; xhat: TensorInfo; inv: TensorInfo };
       const b = backend as unknown as HeapBackend;
       const out = b.makeOutput(dy.shape.slice(), 'float32');
       const is = Float64Array.from(b.typedArrayFromHeap(inv));
-      twoPass(b, dy, xhat, out, (sumG, sumGX, n, c) => [is[c]!, 0, (-is[c]! * sumGX) / n, (-is[c]! * sumG) / n]);
+      twoPass(b, dy, xhat, out, (attrs as { relu?: boolean }).relu === true, (sumG, sumGX, n, c) => [is[c]!, 0, (-is[c]! * sumGX) / n, (-is[c]! * sumG) / n]);
       return out;
     },
   };
