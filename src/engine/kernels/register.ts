@@ -7,16 +7,30 @@ import { concatConfig, splitVConfig } from './split_concat.js';
 import { bnBackwardConfig, bnForwardConfig } from './batch_norm_kernels.js';
 import { maxPoolGradConfig } from './max_pool_grad.js';
 import { avgPoolGradConfig } from './avg_pool_grad.js';
+import { reverseConfig } from './reverse.js';
 import { transposeConfig } from './transpose.js';
 
 /**
  * Kernels this project supplies per backend: wasm lacks the conv filter gradient, has a forward
  * convolution slower than our SIMD one (assembly/), a slow input gradient, an Identity that copies, slice-per-row Concat and SplitV, pooling gradients
- * that re-scan windows, an element-by-element Transpose, and no fused BatchNorm (ours:
+ * that re-scan windows, an element-by-element Transpose and Reverse, and no fused BatchNorm (ours:
  * `HarmoflBatchNormForward` / `Backward`).
  */
 const KERNELS: Record<string, Array<(backend: string) => KernelConfig>> = {
-  wasm: [conv2dConfig, conv2dBackpropFilterConfig, conv2dBackpropInputConfig, sharedIdentityConfig, splitVConfig, concatConfig, bnForwardConfig, bnBackwardConfig, maxPoolGradConfig, avgPoolGradConfig, transposeConfig],
+  wasm: [
+    conv2dConfig,
+    conv2dBackpropFilterConfig,
+    conv2dBackpropInputConfig,
+    sharedIdentityConfig,
+    splitVConfig,
+    concatConfig,
+    bnForwardConfig,
+    bnBackwardConfig,
+    maxPoolGradConfig,
+    avgPoolGradConfig,
+    transposeConfig,
+    reverseConfig,
+  ],
 };
 
 const registered = new Set<string>();

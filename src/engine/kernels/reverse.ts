@@ -1,0 +1,47 @@
+import { getKernel, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { HeapBackend } from './heap_backend.js';
+
+/**
+ * Reverse as block copies: everything after the last reversed axis is one contiguous run, so the
+ * output is the input's runs in a permuted order. The stock wasm kernel moves one element at a
+ * time (about 30 ns each: 1.2 ms for the filter flip of every DenseNet 3x3 input gradient, 0.02 ms
+ * here). Reversing the last axis, or non-float32 data, goes to the stock kernel.
+ */
+export function reverseConfig(backendName: string): KernelConfig {
+  const stockConfig = getKernel('Reverse', backendName);
+  if (stockConfig === undefined) throw new Error(`backend ${backendName} has no Reverse kernel to wrap`);
+  const stock = stockConfig.kernelFunc;
+  const kernelFunc: KernelFunc = (args) => {
+    const x = args.inputs['x'] as TensorInfo;
+    const { dims } = args.attrs as { dims: number | number[] };
+    const shape = x.shape;
+    const axes = util.parseAxisParam(dims, shape).filter((a) => shape[a]! > 1);
+    const last = Math.max(-1, ...axes);
+    if (last < 0 || last === shape.length - 1 || x.dtype !== 'float32') return stock(args);
+    const b = args.backend as unknown as HeapBackend;
+    const out = b.makeOutput(shape.slice(), 'float32');
+    const src = b.typedArrayFromHeap(x);
+    const dst = b.typedArrayFromHeap(out);
+    const run = util.sizeFromShape(shape.slice(last + 1));
+    const outer = shape.slice(0, last + 1);
+    const strides = outer.map((_, i) => util.sizeFromShape(outer.slice(i + 1)));
+    const runs = util.sizeFromShape(outer);
+    for (let r = 0; r < runs; r++) {
+      // The source run: r's multi-index with the reversed axes mirrored.
+      let s = 0;
+      for (let a = 0; a <= last; a++) {
+        const i = Math.floor(r / strides[a]!) % outer[a]!;
+        s += (axes.includes(a) ? outer[a]! - 1 - i : i) * strides[a]!;
+      }
+      dst.set(src.subarray(s * run, (s + 1) * run), r * run);
+    }
+    return out;
+  };
+  // The stock kernel's setup binds the wasm function its fallback calls.
+  return {
+    kernelName: 'Reverse',
+    backendName,
+    kernelFunc,
+    ...(stockConfig.setupFunc !== undefined ? { setupFunc: stockConfig.setupFunc } : {}),
+  };
+}
