@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 
-test('wasm Reverse equals the cpu backend: filter flips, inner and negative axes (block copies), last axis and int32 (stock)', async () => {
+test('wasm Reverse equals the cpu backend: filter flips, inner and negative axes (block copies), size-1 axes (a copy), last axis and int32 (stock)', async () => {
   const cases: Array<{ shape: number[]; dims: number | number[]; dtype: 'float32' | 'int32' }> = [
     { shape: [3, 3, 5, 4], dims: [0, 1], dtype: 'float32' },
     { shape: [2, 3, 4, 5], dims: [0, 2], dtype: 'float32' },
     { shape: [4, 1, 6], dims: [-2, 0], dtype: 'float32' },
     { shape: [2, 5, 3], dims: 1, dtype: 'float32' },
     { shape: [3, 4], dims: [1], dtype: 'float32' },
+    { shape: [1, 1, 6, 4], dims: [0, 1], dtype: 'float32' },
     { shape: [3, 3, 2, 2], dims: [0, 1], dtype: 'int32' },
   ];
   for (const { shape, dims, dtype } of cases) {

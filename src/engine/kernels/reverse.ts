@@ -17,11 +17,16 @@ export function reverseConfig(backendName: string): KernelConfig {
     const shape = x.shape;
     const axes = util.parseAxisParam(dims, shape).filter((a) => shape[a]! > 1);
     const last = Math.max(-1, ...axes);
-    if (last < 0 || last === shape.length - 1 || x.dtype !== 'float32') return stock(args);
+    if (last === shape.length - 1 || x.dtype !== 'float32') return stock(args);
     const b = args.backend as unknown as HeapBackend;
     const out = b.makeOutput(shape.slice(), 'float32');
     const src = b.typedArrayFromHeap(x);
     const dst = b.typedArrayFromHeap(out);
+    // Only size-1 axes reversed (a 1x1 filter's flip): a copy.
+    if (last < 0) {
+      dst.set(src);
+      return out;
+    }
     const run = util.sizeFromShape(shape.slice(last + 1));
     const outer = shape.slice(0, last + 1);
     const strides = outer.map((_, i) => util.sizeFromShape(outer.slice(i + 1)));
