@@ -1,4 +1,5 @@
-import { getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { withStockFallback } from './stock_fallback.js';
 import { heapPointer, simdKernels } from '../simd_module.js';
 import type { HeapBackend } from './heap_backend.js';
 import { planeArgs, poolInfo, type PoolGradAttrs } from './pool_geometry.js';
@@ -9,10 +10,7 @@ import { planeArgs, poolInfo, type PoolGradAttrs } from './pool_geometry.js';
  * stock kernel.
  */
 export function avgPoolGradConfig(backendName: string): KernelConfig {
-  const stockConfig = getKernel('AvgPoolGrad', backendName);
-  if (stockConfig === undefined) throw new Error(`backend ${backendName} has no AvgPoolGrad kernel to wrap`);
-  const stock = stockConfig.kernelFunc;
-  const kernelFunc: KernelFunc = (args) => {
+  return withStockFallback('AvgPoolGrad', backendName, (stock) => (args) => {
     const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
     const info = poolInfo(input, args.attrs as unknown as PoolGradAttrs);
     const { filterHeight: fh, filterWidth: fw, padInfo: p } = info;
@@ -22,12 +20,5 @@ export function avgPoolGradConfig(backendName: string): KernelConfig {
     const out = b.makeOutput(input.shape.slice(), 'float32');
     simdKernels(b).avgPoolGradTiled(heapPointer(b, dy), heapPointer(b, out), ...planeArgs(info), 1 / (fh * fw));
     return out;
-  };
-  // The stock kernel's setup binds the wasm function its fallback calls.
-  return {
-    kernelName: 'AvgPoolGrad',
-    backendName,
-    kernelFunc,
-    ...(stockConfig.setupFunc !== undefined ? { setupFunc: stockConfig.setupFunc } : {}),
-  };
+  });
 }

@@ -1,4 +1,5 @@
-import { getKernel, type Conv2DAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { Conv2DAttrs, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { withStockFallback } from './stock_fallback.js';
 import { nhwcConvInfo } from '../kernel_runner.js';
 import { heapPointer, heapScratch, simdKernels, type HeapBuffer } from '../simd_module.js';
 import { copyRuns, roundUp, type HeapBackend } from './heap_backend.js';
@@ -16,10 +17,7 @@ const BLOCK_PIXELS = 64;
  * channels-first or non-float32 convolutions go to the stock kernel.
  */
 export function conv2dConfig(backendName: string): KernelConfig {
-  const stockConfig = getKernel('Conv2D', backendName);
-  if (stockConfig === undefined) throw new Error(`backend ${backendName} has no Conv2D kernel to wrap`);
-  const stock = stockConfig.kernelFunc;
-  const kernelFunc: KernelFunc = (args) => {
+  return withStockFallback('Conv2D', backendName, (stock) => (args) => {
     const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
     const attrs = args.attrs as unknown as Conv2DAttrs;
     const dilations = typeof attrs.dilations === 'number' ? [attrs.dilations, attrs.dilations] : attrs.dilations;
@@ -89,12 +87,5 @@ export function conv2dConfig(backendName: string): KernelConfig {
     if (xIn.scratch !== undefined) b.disposeData(xIn.scratch.dataId);
     b.disposeData(scratch.info.dataId);
     return out;
-  };
-  // The stock kernel's setup binds the wasm function its fallback calls.
-  return {
-    kernelName: 'Conv2D',
-    backendName,
-    kernelFunc,
-    ...(stockConfig.setupFunc !== undefined ? { setupFunc: stockConfig.setupFunc } : {}),
-  };
+  });
 }

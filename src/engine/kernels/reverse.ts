@@ -1,5 +1,6 @@
-import { getKernel, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { HeapBackend } from './heap_backend.js';
+import { withStockFallback } from './stock_fallback.js';
 
 /**
  * Reverse as block copies: everything after the last reversed axis is one contiguous run, so the
@@ -8,10 +9,7 @@ import type { HeapBackend } from './heap_backend.js';
  * here). Reversing the last axis, or non-float32 data, goes to the stock kernel.
  */
 export function reverseConfig(backendName: string): KernelConfig {
-  const stockConfig = getKernel('Reverse', backendName);
-  if (stockConfig === undefined) throw new Error(`backend ${backendName} has no Reverse kernel to wrap`);
-  const stock = stockConfig.kernelFunc;
-  const kernelFunc: KernelFunc = (args) => {
+  return withStockFallback('Reverse', backendName, (stock) => (args) => {
     const x = args.inputs['x'] as TensorInfo;
     const { dims } = args.attrs as { dims: number | number[] };
     const shape = x.shape;
@@ -41,12 +39,5 @@ export function reverseConfig(backendName: string): KernelConfig {
       dst.set(src.subarray(s * run, (s + 1) * run), r * run);
     }
     return out;
-  };
-  // The stock kernel's setup binds the wasm function its fallback calls.
-  return {
-    kernelName: 'Reverse',
-    backendName,
-    kernelFunc,
-    ...(stockConfig.setupFunc !== undefined ? { setupFunc: stockConfig.setupFunc } : {}),
-  };
+  });
 }

@@ -1,4 +1,5 @@
-import { getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { withStockFallback } from './stock_fallback.js';
 import { copyRuns, type HeapBackend } from './heap_backend.js';
 
 /** Side of the square tiles a 2-D transpose moves at a time (both tiles stay in L1). */
@@ -9,7 +10,16 @@ const TILE = 32;
  * stride `dstRow` (elements contiguous along the other axis), tile by tile so both sides stay in
  * cache.
  */
-function transpose2d(src: Float32Array, srcOffset: number, srcRow: number, dst: Float32Array, dstOffset: number, dstRow: number, rows: number, cols: number): void {
+function transpose2d(
+  src: Float32Array,
+  srcOffset: number,
+  srcRow: number,
+  dst: Float32Array,
+  dstOffset: number,
+  dstRow: number,
+  rows: number,
+  cols: number,
+): void {
   for (let i0 = 0; i0 < rows; i0 += TILE) {
     const i1 = Math.min(rows, i0 + TILE);
     for (let j0 = 0; j0 < cols; j0 += TILE) {
@@ -51,10 +61,7 @@ function collapse(shape: number[], perm: number[]): { shape: number[]; perm: num
  * axes above contiguous runs ([1,0,2]). Anything else goes to the stock kernel.
  */
 export function transposeConfig(backendName: string): KernelConfig {
-  const stockConfig = getKernel('Transpose', backendName);
-  if (stockConfig === undefined) throw new Error(`backend ${backendName} has no Transpose kernel to wrap`);
-  const stock = stockConfig.kernelFunc;
-  const kernelFunc: KernelFunc = (args) => {
+  return withStockFallback('Transpose', backendName, (stock) => (args) => {
     const x = args.inputs['x'] as TensorInfo;
     const perm = (args.attrs as { perm: number[] }).perm;
     if (x.dtype !== 'float32') return stock(args);
@@ -78,7 +85,5 @@ export function transposeConfig(backendName: string): KernelConfig {
     // [A, B, K] -> [B, A, K]: runs of K floats.
     else for (let i = 0; i < d0; i++) copyRuns(b, src, i * d1 * d2, d2, dst, i * d2, d0 * d2, d2, d1);
     return out;
-  };
-  // The stock kernel's setup binds the wasm function its fallback (and other wasm kernels) call.
-  return { kernelName: 'Transpose', backendName, kernelFunc, ...(stockConfig.setupFunc !== undefined ? { setupFunc: stockConfig.setupFunc } : {}) };
+  });
 }
