@@ -1,8 +1,9 @@
 import { createBarrier } from '../engine/barrier.js';
 import { WorkerPool } from '../engine/worker_pool.js';
+import type { tasks } from './train_step_task.js';
 import type { BackendChoice } from '../engine/backend.js';
 import type { BenchConfig } from './configs.js';
-import type { TrainStepBenchInput, TrainStepBenchOutput } from './train_step_task.js';
+import type { TrainStepBenchInput } from './train_step_task.js';
 
 /** One measured row of `npm run bench -- --json`. */
 export interface BenchRow {
@@ -19,7 +20,7 @@ export interface BenchRow {
   ratioToTorch?: number;
 }
 
-const TASK = new URL('./train_step_task.js', import.meta.url).href;
+const TASKS = new URL('./train_step_task.js', import.meta.url);
 
 /** Peak resident memory of this process (all worker engines included) while `work` runs. */
 async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peakRssMiB: number }> {
@@ -43,7 +44,7 @@ async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak
  */
 export async function benchRow(config: BenchConfig, workers: number, backend: BackendChoice): Promise<BenchRow> {
   const { result, peakRssMiB } = await withPeakRss(async () => {
-    const pool = new WorkerPool(workers, backend);
+    const pool = new WorkerPool<typeof tasks>(workers, TASKS, backend);
     try {
       await pool.ready();
       const startTogether = createBarrier(workers);
@@ -56,7 +57,7 @@ export async function benchRow(config: BenchConfig, workers: number, backend: Ba
         seed: 1 + i,
         startTogether,
       }));
-      return await Promise.all(inputs.map((input) => pool.run<TrainStepBenchOutput>(TASK, 'benchTrainSteps', input)));
+      return await Promise.all(inputs.map((input) => pool.run('benchTrainSteps', input)));
     } finally {
       await pool.close();
     }

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { TaskResult } from '../engine/worker_protocol.js';
 import { arriveAndWait, breakBarrier } from '../engine/barrier.js';
 import { Rng } from '../engine/rng.js';
 import type { ModelConfig } from '../nn/model.js';
-import { createModel } from '../nn/presets.js';
+import { createModel } from '../harmofl/create_model.js';
 import { WeightPerturbation } from '../harmofl/weight_perturbation.js';
 import { Sgd } from '../optim/sgd.js';
 import { trainStep } from '../harmofl/train_step.js';
@@ -32,7 +33,7 @@ export interface TrainStepBenchOutput {
 const now = (): number => performance.timeOrigin + performance.now();
 
 /** Runs in a worker: builds the model, warms up, then times `steps` full steps (2 forward, 2 backward, SGD). */
-export async function benchTrainSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOutput> {
+async function benchTrainSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOutput> {
   try {
     return await timedSteps(input);
   } catch (e) {
@@ -56,7 +57,7 @@ async function timedSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOut
   const wp = new WeightPerturbation(sgd, 0.05);
   // AmpNorm's own time is measured inside the run: a few percent is below run-to-run noise.
   let ampNormMs = 0;
-  const ampNorm = model.ampNorm;
+  const ampNorm = model.inputNorm;
   const observe = ampNorm.observe.bind(ampNorm);
   const apply = ampNorm.apply.bind(ampNorm);
   ampNorm.observe = (t) => {
@@ -83,3 +84,8 @@ async function timedSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOut
   tf.dispose([x, y]);
   return { startMs, endMs, images: batch * input.steps, backend: tf.getBackend(), ampNormSeconds: ampNormMs / 1000 };
 }
+
+/** The bench's worker tasks. */
+export const tasks = {
+  benchTrainSteps: async (input: TrainStepBenchInput): Promise<TaskResult<TrainStepBenchOutput>> => ({ output: await benchTrainSteps(input) }),
+};

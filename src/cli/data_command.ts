@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadFederation } from '../data/federation.js';
-import { summarizeFederation, summaryTable } from '../data/summary.js';
+import { summarizeFederation } from '../data/summary.js';
+import { summaryTable } from '../report/federation_summary.js';
 
 /** `harmofl data inspect <dir>`: per-site summary of a federation on disk. */
 export function registerData(program: Command): void {

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { writeSyntheticFederations } from '../data/synthetic.js';
 import type { BackendChoice } from '../engine/backend.js';
-import { compareStrategies, comparisonTable } from './compare_command.js';
-import { parseBackend, parsePositiveInt } from './options.js';
+import { allStrategyOptions } from '../fl/strategies/index.js';
+import { compareFromCli, comparisonTable } from './compare_command.js';
+import { addBackendOption, addWorkersOption, parsePositiveInt } from './options.js';
 import type { TrainOptions } from './train_options.js';
 
 interface DemoOptions {
@@ -29,11 +29,7 @@ function demoRun(o: DemoOptions, data: string, out: string, segmentation: boolea
     lr: segmentation ? 1e-3 : 1e-2,
     optimizer: segmentation ? 'adam' : 'sgd',
     model: segmentation ? 'unet' : 'densenet',
-    alpha: 0.05,
-    mu: 0.01,
-    serverLr: 1e-2,
-    moonMu: 1,
-    moonTau: 0.5,
+    ...Object.fromEntries(allStrategyOptions().map((s) => [s.key, s.default])),
     ampL: 0,
     ampMomentum: 0,
     seed: 0,
@@ -45,14 +41,13 @@ function demoRun(o: DemoOptions, data: string, out: string, segmentation: boolea
 
 /** `harmofl demo`: the main job. Synthetic federations, then HarmoFL, FedAvg and FedBN compared on a classification and a segmentation task. */
 export function registerDemo(program: Command): void {
-  program
+  const cmd = program
     .command('demo')
     .description('generate the synthetic federations if missing, compare harmofl, fedavg and fedbn on classification and segmentation, write reports')
     .option('--data <dir>', 'where the synthetic federations live (written when missing)', 'data/synthetic')
     .option('--out <dir>', 'output folder', 'runs/demo')
-    .option('--rounds <n>', 'rounds per run (default 30 classification, 10 segmentation)', (v: string) => parsePositiveInt(v, '--rounds'))
-    .option('--workers <n>', 'parallel clients', (v: string) => parsePositiveInt(v, '--workers'), os.availableParallelism())
-    .option('--backend <name>', 'auto | wasm | tensorflow | cpu', parseBackend, 'auto' as BackendChoice)
+    .option('--rounds <n>', 'rounds per run (default 30 classification, 10 segmentation)', (v: string) => parsePositiveInt(v, '--rounds'));
+  addBackendOption(addWorkersOption(cmd))
     .action(async (o: DemoOptions) => {
       const started = performance.now();
       if (!existsSync(path.join(o.data, 'camelyon17')) || !existsSync(path.join(o.data, 'nuclei'))) {
@@ -65,7 +60,7 @@ export function registerDemo(program: Command): void {
         ['segmentation (nuclei-style, Dice %)', 'nuclei', true],
       ] as const) {
         const out = path.join(o.out, dir);
-        const { html, results } = await compareStrategies(demoRun(o, path.join(o.data, dir), out, segmentation), [...STRATEGIES]);
+        const { html, results } = await compareFromCli(demoRun(o, path.join(o.data, dir), out, segmentation), STRATEGIES);
         lines.push(`${task}\n${comparisonTable(results)}\nreport: ${html}\n`);
       }
       process.stdout.write(`\n${lines.join('\n')}\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s\n`);

@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from 'commander';
+import os from 'node:os';
+import { InvalidArgumentError, type Command } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice } from '../engine/backend.js';
 
 /** Parses a comma-separated list. */
@@ -21,3 +22,30 @@ export function parseBackend(value: string): BackendChoice {
   if (!(BACKEND_CHOICES as readonly string[]).includes(value)) throw new InvalidArgumentError(`choose one of ${BACKEND_CHOICES.join(', ')}`);
   return value as BackendChoice;
 }
+
+/** Adds `--backend`, the one definition every command shares. */
+export function addBackendOption(cmd: Command): Command {
+  return cmd.option('--backend <name>', BACKEND_CHOICES.join(' | '), parseBackend, 'auto' as BackendChoice);
+}
+
+/** Adds `--workers` (parallel clients, default the machine's cores). */
+export function addWorkersOption(cmd: Command, help = 'parallel clients (default: cores)'): Command {
+  return cmd.option('--workers <n>', help, (v: string) => parsePositiveInt(v, '--workers'), os.availableParallelism());
+}
+
+/** Parser for a number option with a lower bound, naming the option in its error. */
+export function parseBound(name: string, min: 'zero' | 'positive'): (v: string) => number {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || (min === 'zero' ? n < 0 : n <= 0)) throw new InvalidArgumentError(`${name} takes a number ${min === 'zero' ? '>= 0' : '> 0'}, got "${v}"`);
+    return n;
+  };
+}
+
+/** Parser for an option restricted to `values`. */
+export const oneOf =
+  <T extends string>(name: string, values: readonly T[]) =>
+  (v: string): T => {
+    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`${name}: choose one of ${values.join(', ')}`);
+    return v as T;
+  };

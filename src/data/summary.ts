@@ -1,6 +1,5 @@
 import type { Federation } from './manifest.js';
 import { SPLITS } from './sample.js';
-import { formatTable } from '../report/table.js';
 
 /** One site's summary: rows per split, image size, training class balance. */
 export interface SiteSummary {
@@ -26,13 +25,4 @@ export async function summarizeFederation(fed: Federation): Promise<SiteSummary[
       return { site: site.name, counts, imageSize, classBalance };
     }),
   );
-}
-
-/** The summary as a table. */
-export function summaryTable(fed: Federation, rows: SiteSummary[]): string {
-  const table = formatTable(
-    ['site', 'train', 'val', 'test', 'image (WxHxC)', 'train classes'],
-    rows.map((r) => [r.site, String(r.counts['train']), String(r.counts['val']), String(r.counts['test']), r.imageSize, r.classBalance]),
-  );
-  return `${fed.task}, ${fed.numClasses} classes, ${fed.sites.length} sites\n${table}`;
 }

@@ -1,11 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from './backend.js';
-import type { RunMessage, WorkerReply } from './worker_protocol.js';
+import type { RunMessage, TaskInput, TaskOutput, TaskTable, WorkerInit, WorkerReply } from './worker_protocol.js';
 
 interface Job {
   id: number;
-  module: string;
-  fn: string;
+  task: string;
   input: unknown;
   transfer: ArrayBuffer[];
   resolve: (v: unknown) => void;
@@ -19,39 +18,24 @@ interface Slot {
 }
 
 /**
- * A fixed set of worker threads, each with its own compute engine (wasm has no threads in Node,
- * so parallel clients need parallel engines). Jobs are queued and given to the next idle worker.
+ * A fixed number of worker threads, each with its own compute engine (wasm has no threads in
+ * Node, so parallel clients need parallel engines), serving one task table. Jobs are queued and
+ * given to the next idle worker. A worker that dies fails its job and is replaced, never reused.
  */
-export class WorkerPool {
+export class WorkerPool<T extends TaskTable> {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
 
+  /** `tasks` is the URL of a module exporting the task table as `tasks`. */
   constructor(
     readonly size: number,
-    backend: BackendChoice = 'auto',
+    private readonly tasks: URL,
+    private readonly backend: BackendChoice = 'auto',
   ) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`worker count must be a positive integer, got ${size}`);
-    for (let i = 0; i < size; i++) {
-      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { backend } });
-      const slot: Slot = { worker, busy: undefined, ready: Promise.resolve('') };
-      slot.ready = new Promise((resolve, reject) => {
-        const onMessage = (m: WorkerReply): void => {
-          if (m.type === 'ready') resolve(m.backend);
-          else this.onReply(slot, m);
-        };
-        worker.on('message', onMessage);
-        worker.once('error', (e) => {
-          reject(e);
-          this.fail(slot, e);
-        });
-        worker.once('exit', (code) => {
-          if (!this.closed) this.fail(slot, new Error(`worker exited with code ${code}`));
-        });
-      });
-      this.slots.push(slot);
-    }
+    for (let i = 0; i < size; i++) this.slots.push(this.start());
   }
 
   /** Resolves once every worker's engine is up; returns the backend names. */
@@ -59,14 +43,11 @@ export class WorkerPool {
     return Promise.all(this.slots.map((s) => s.ready));
   }
 
-  /**
-   * Runs export `fn` of `module` (a file URL, e.g. `new URL('./task.js', import.meta.url).href`)
-   * on an idle worker. `transfer` lists buffers of `input` to move instead of copy.
-   */
-  run<O>(module: string, fn: string, input: unknown, transfer: ArrayBuffer[] = []): Promise<O> {
+  /** Runs task `task` on an idle worker; `transfer` lists buffers of `input` to move instead of copy. */
+  run<K extends keyof T & string>(task: K, input: TaskInput<T[K]>, transfer: ArrayBuffer[] = []): Promise<TaskOutput<T[K]>> {
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
-    return new Promise<O>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, module, fn, input, transfer, resolve: resolve as (v: unknown) => void, reject });
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, task, input, transfer, resolve: resolve as (v: unknown) => void, reject });
       this.dispatch();
     });
   }
@@ -78,13 +59,50 @@ export class WorkerPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
+  private start(): Slot {
+    const init: WorkerInit = { backend: this.backend, tasks: this.tasks.href };
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+    const slot: Slot = { worker, busy: undefined, ready: Promise.resolve('') };
+    slot.ready = new Promise((resolve, reject) => {
+      worker.on('message', (m: WorkerReply) => {
+        if (m.type === 'ready') resolve(m.backend);
+        else this.onReply(slot, m);
+      });
+      worker.once('error', (e) => {
+        reject(e);
+        this.replace(slot, e);
+      });
+      worker.once('exit', (code) => {
+        const e = new Error(`worker exited with code ${code}`);
+        reject(e);
+        this.replace(slot, e);
+      });
+    });
+    // A dead worker's readiness is not the pool's: a replacement reports its own.
+    slot.ready.catch(() => undefined);
+    return slot;
+  }
+
+  /** Fails the dead worker's job and puts a fresh worker in its place. */
+  private replace(slot: Slot, e: Error): void {
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return;
+    slot.busy?.reject(e);
+    slot.busy = undefined;
+    if (this.closed) return;
+    void slot.worker.terminate();
+    const fresh = this.start();
+    this.slots[index] = fresh;
+    void fresh.ready.then(() => this.dispatch(), () => undefined);
+  }
+
   private dispatch(): void {
     for (const slot of this.slots) {
       if (slot.busy !== undefined) continue;
       const job = this.queue.shift();
       if (job === undefined) return;
       slot.busy = job;
-      const msg: RunMessage = { type: 'run', id: job.id, module: job.module, fn: job.fn, input: job.input };
+      const msg: RunMessage = { type: 'run', id: job.id, task: job.task, input: job.input };
       slot.worker.postMessage(msg, job.transfer);
     }
   }
@@ -100,11 +118,5 @@ export class WorkerPool {
       job.reject(err);
     }
     this.dispatch();
-  }
-
-  private fail(slot: Slot, e: Error): void {
-    const job = slot.busy;
-    slot.busy = undefined;
-    job?.reject(e);
   }
 }

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { augment, drawAugmentation } from '../data/augment.js';
 import type { Federation } from '../data/manifest.js';
+
+/** What batching needs of a federation: its task and the input scaling of its images. */
+export type DataFormat = Pick<Federation, 'task' | 'inputScale'>;
 import type { Sample, SampleSource } from '../data/sample.js';
 import type { Rng } from '../engine/rng.js';
 
@@ -12,7 +15,7 @@ export interface Batch {
 }
 
 /** Stacks samples into a batch; images are multiplied by the federation's input scale. */
-export function toBatch(samples: Sample[], fed: Federation): Batch {
+export function toBatch(samples: Sample[], fed: DataFormat): Batch {
   const { height, width, channels } = samples[0]!.image;
   const plane = height * width * channels;
   const x = new Float32Array(samples.length * plane);
@@ -32,7 +35,7 @@ export function toBatch(samples: Sample[], fed: Federation): Batch {
  * Batches of `source` in a seeded order (training) or in order (evaluation), decoded lazily;
  * `augmentWith` applies the reference's rot90/flip augmentation per sample.
  */
-export async function* batches(source: SampleSource, fed: Federation, batchSize: number, order?: Rng, augmentWith?: Rng): AsyncGenerator<Batch> {
+export async function* batches(source: SampleSource, fed: DataFormat, batchSize: number, order?: Rng, augmentWith?: Rng): AsyncGenerator<Batch> {
   const idx = Array.from({ length: source.size }, (_, i) => i);
   if (order !== undefined) order.shuffle(idx);
   for (let start = 0; start < idx.length; start += batchSize) {

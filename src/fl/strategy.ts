@@ -1,62 +1,116 @@
+import type * as tf from '@tensorflow/tfjs-core';
 import type { NamedArrays } from '../engine/named_arrays.js';
+import type { Model } from '../nn/model.js';
+import type { Batch } from './batches.js';
+import type { ClientContext } from './client_context.js';
+import type { Failure, SiteInstruction } from './grid.js';
+import type { ConfigRecord, EvaluateInstruction, EvaluateReply, TrainInstruction, TrainReply } from './messages.js';
 
-/** What the server asks of every client in a round. */
-export interface ClientInstructions {
-  /** Weight perturbation radius (0: plain base optimizer). */
-  alpha: number;
-  /** FedProx proximal coefficient (0: none). */
-  proximalMu: number;
-  /** AmpNorm stops updating its running amplitude (HarmoFL: after the first aggregation). */
-  freezeAmpNorm: boolean;
-  /** MOON's model-contrastive term: weight `mu`, temperature `tau`. */
-  moon?: { mu: number; tau: number };
+/** A numeric hyper-parameter a strategy declares; the CLI and the library API read it from here. */
+export interface StrategyOption {
+  key: string;
+  flag: string;
+  help: string;
+  default: number;
+  /** `>= 0` or `> 0`. */
+  min: 'zero' | 'positive';
 }
 
-/** What a client sends back after local training. */
-export interface ClientUpdate {
+/** Resolved hyper-parameters by key. */
+export type StrategyOptions = Readonly<Record<string, number>>;
+
+/** What a strategy needs of the model it trains. */
+export interface ModelNeeds {
+  /** BatchNorm with affine parameters and running statistics (the reference's has neither). */
+  affineBatchNorm?: boolean;
+  /** A projection head of this size on the DenseNet features (classification only). */
+  projectionDim?: number;
+  /** The model normalizes amplitudes (otherwise AmpNorm is an identity that never learns one). */
+  ampNorm?: boolean;
+}
+
+/** One site's base settings for a round, from the round loop (run spec, seed); a strategy may add to them. */
+export interface SiteConfig {
   site: string;
-  state: NamedArrays;
-  samples: number;
-  steps: number;
-  trainLoss: number;
+  config: ConfigRecord;
 }
 
-/**
- * A federated strategy as a small typed contract (after Flower): configure a round for the
- * clients, then aggregate what they return into the next global state.
- */
-export interface Strategy {
+/** Per-site metrics of one evaluation round. */
+export interface Evaluation {
+  perSite: Record<string, MetricsByName>;
+}
+type MetricsByName = Record<string, number>;
+
+/** What the server needs to know to run a strategy. */
+export interface ServerSetup {
+  options: StrategyOptions;
+  /** Names of the trained entries (FedNova and FedAdam move these; other state is averaged). */
+  trainable: ReadonlySet<string>;
+  /** Clients' SGD momentum (FedNova's effective step count depends on it; 0 for Adam). */
+  clientMomentum: number;
+  /** Client weights: 1/N of the sites that replied (the reference), or by their sample counts. */
+  weighting: 'uniform' | 'samples';
+  /** Fewest train replies a round needs to aggregate; a round with fewer keeps the global model. */
+  minFitClients: number;
+  /** Aggregate a round in which some sites failed (when at least `minFitClients` replied). */
+  acceptFailures: boolean;
+}
+
+/** The server half of a strategy (after Flower's Strategy): configure rounds, aggregate replies, keep state for checkpoints. */
+export interface ServerStrategy {
   readonly name: string;
-  configureRound(round: number): ClientInstructions;
-  aggregate(round: number, global: NamedArrays, updates: ClientUpdate[], weights: number[]): NamedArrays;
-  /** Entries each client keeps for itself instead of taking the server's (FedBN's normalization layers). */
-  readonly localEntries?: ReadonlySet<string>;
-  /** Server-side state that must survive a resume (FedAdam's moments); absent when there is none. */
-  getState?(): NamedArrays;
-  setState?(state: NamedArrays): void;
+  configureTrain(round: number, global: NamedArrays, sites: readonly SiteConfig[]): Array<SiteInstruction<TrainInstruction>>;
+  /** The next global state, or undefined when the round cannot be aggregated (too few replies). */
+  aggregateTrain(round: number, global: NamedArrays, replies: readonly TrainReply[], failures: readonly Failure[]): NamedArrays | undefined;
+  configureEvaluate(round: number, global: NamedArrays, sites: readonly SiteConfig[]): Array<SiteInstruction<EvaluateInstruction>>;
+  aggregateEvaluate(round: number, replies: readonly EvaluateReply[], failures: readonly Failure[]): Evaluation;
+  /** Server-side state that must survive a resume (FedAdam's moments); empty when there is none. */
+  getState(): NamedArrays;
+  setState(state: NamedArrays): void;
 }
 
-/** `a - b` entry by entry for the named entries of `a`. */
-export function difference(a: NamedArrays, b: NamedArrays): NamedArrays {
-  const out: NamedArrays = {};
-  for (const [name, x] of Object.entries(a)) out[name] = { shape: x.shape.slice(), data: Float32Array.from(x.data, (v, i) => v - b[name]!.data[i]!) };
-  return out;
+/** What a client's local training looks like in one round, as a strategy plans it. */
+export interface FitPlan {
+  /** Weight perturbation radius (0: the plain base optimizer). */
+  alpha: number;
+  /** AmpNorm keeps its running amplitude (HarmoFL: after the site's first round). */
+  freezeInputNorm: boolean;
+  /** A term added to every step's loss (FedProx's proximal term). */
+  regularizer?: () => tf.Scalar;
+  /** Replaces the task loss for one batch (MOON's); `dispose` frees what it prepared. */
+  objective?: (batch: Batch) => { loss: (input: tf.Tensor4D) => tf.Scalar; dispose(): void };
+  /** The context to keep after training, given the trained state (MOON keeps it as its previous model). */
+  after?: (trained: NamedArrays, context: ClientContext) => ClientContext;
+  /** Frees what the plan holds. */
+  dispose?: () => void;
 }
 
-/** Weighted mean of every state entry (weights sum to 1), the server step of FedAvg. */
-export function weightedAverage(updates: ClientUpdate[], weights: number[]): NamedArrays {
-  const first = updates[0];
-  if (first === undefined) throw new Error('no client updates to aggregate');
-  const out: NamedArrays = {};
-  for (const [name, entry] of Object.entries(first.state)) {
-    const data = new Float32Array(entry.data.length);
-    updates.forEach((u, i) => {
-      const src = u.state[name];
-      if (src === undefined) throw new Error(`client ${u.site} sent no ${name}`);
-      const w = weights[i]!;
-      for (let k = 0; k < data.length; k++) data[k] += w * src.data[k]!;
-    });
-    out[name] = { shape: entry.shape.slice(), data };
-  }
-  return out;
+/** What a plan may use: the model being trained (global state loaded), the context, and frozen reference models. */
+export interface FitSession {
+  model: Model;
+  global: NamedArrays;
+  context: ClientContext;
+  /** A frozen copy of the model with `state` (MOON's global and previous models). */
+  reference(role: 'global' | 'previous', state: NamedArrays): Model;
+}
+
+/** The client half of a strategy: its changes to local training, run on the site. */
+export interface ClientHook {
+  /** Entries the site keeps for itself instead of taking the server's (FedBN's normalization layers). */
+  localEntries?(model: Model): ReadonlySet<string>;
+  /** The round's training plan; absent: plain local SGD/Adam. */
+  plan?(session: FitSession): FitPlan;
+}
+
+/** A federated strategy in one place: options, model needs, server logic and client hook. */
+export interface StrategyDefinition {
+  readonly name: string;
+  /** One line for `--help` and the README. */
+  readonly summary: string;
+  readonly options: readonly StrategyOption[];
+  readonly model: ModelNeeds;
+  /** Classification only (MOON's head sits on DenseNet features). */
+  readonly classificationOnly?: boolean;
+  server(setup: ServerSetup): ServerStrategy;
+  client(options: StrategyOptions): ClientHook;
 }

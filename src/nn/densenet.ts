@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AmpNorm, type AmpNormOptions } from '../harmofl/amp_norm.js';
 import { BatchNorm2d, bnRelu } from './batch_norm.js';
 import { Conv2d, Linear } from './layers.js';
-import { normalizeInput, type DenseNetConfig, type Model } from './model.js';
+import { normalizeInput, type DenseNetConfig, type InputNorm, type InputNormFactory, type Model } from './model.js';
 import { ParamStore, Scope } from './params.js';
 import type { Rng } from '../engine/rng.js';
 
@@ -31,9 +30,9 @@ interface Transition {
 }
 
 /** DenseNet of the reference: torchvision layout; BatchNorm non-affine with batch statistics unless configured affine (FedBN). */
-export class DenseNet implements Model {
+export class DenseNet<N extends InputNorm = InputNorm> implements Model {
   readonly params: ParamStore;
-  readonly ampNorm: AmpNorm;
+  readonly inputNorm: N;
   private readonly conv0: Conv2d;
   private readonly norm0: BatchNorm2d;
   private readonly blocks: DenseLayer[][] = [];
@@ -46,12 +45,12 @@ export class DenseNet implements Model {
   constructor(
     readonly config: DenseNetConfig,
     rng: Rng,
-    amp?: AmpNormOptions,
+    inputNorm: InputNormFactory<N>,
   ) {
     this.params = new ParamStore(rng);
     this.affine = config.affineBatchNorm === true;
     const root = new Scope(this.params, '');
-    this.ampNorm = new AmpNorm(root.child('amp_norm'), config.inputShape, amp);
+    this.inputNorm = inputNorm(root.child('amp_norm'), config.inputShape);
     const features = root.child('features');
     const { growthRate, blockConfig, numInitFeatures, bnSize } = config;
     this.conv0 = new Conv2d(features.child('conv0'), config.inputShape[0], numInitFeatures, 7, 2, 3);

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ParamStore } from './params.js';
-import type { AmpNorm } from '../harmofl/amp_norm.js';
+import type { ParamStore, Scope } from './params.js';
 
 /** DenseNet as the reference's `nets/models.py` (torchvision layout, BN without affine). */
 export interface DenseNetConfig {
@@ -31,6 +30,21 @@ export interface UNetConfig {
 export type ModelConfig = DenseNetConfig | UNetConfig;
 
 /**
+ * The input preprocessor a model runs first, injected by whoever builds the model (HarmoFL's
+ * AmpNorm): it may learn from training batches unless frozen.
+ */
+export interface InputNorm {
+  frozen: boolean;
+  /** Folds a training batch into what the preprocessor learns. */
+  observe(x: tf.Tensor4D): void;
+  /** The preprocessed batch (a new tensor the caller owns). */
+  apply(x: tf.Tensor4D): tf.Tensor4D;
+}
+
+/** Builds a model's input preprocessor under `scope` (its state entries) for inputs of `inputShape` ([C, H, W]). */
+export type InputNormFactory<N extends InputNorm = InputNorm> = (scope: Scope, inputShape: [number, number, number]) => N;
+
+/**
  * A network with its named state; inputs NHWC, outputs logits ([N, classes] or [N, H, W, classes]).
  * Forward code wraps each unit in tf.tidy: tfjs keeps what backprop needs (tensors ops save), and
  * the rest is freed as the forward pass goes instead of when it ends.
@@ -38,18 +52,18 @@ export type ModelConfig = DenseNetConfig | UNetConfig;
 export interface Model {
   readonly config: ModelConfig;
   readonly params: ParamStore;
-  readonly ampNorm: AmpNorm;
-  /** AmpNorm then the network. */
+  readonly inputNorm: InputNorm;
+  /** The input preprocessor then the network. */
   forward(x: tf.Tensor4D, training: boolean): tf.Tensor;
-  /** The network on an input AmpNorm already normalized (a HarmoFL step normalizes once, then runs two passes). */
+  /** The network on an input the preprocessor already normalized (a HarmoFL step normalizes once, then runs two passes). */
   network(x: tf.Tensor4D, training: boolean): tf.Tensor;
   /** The projected representation and the logits of one pass (models with a projection head only, for MOON). */
   embed?(x: tf.Tensor4D, training: boolean): { z: tf.Tensor2D; logits: tf.Tensor2D };
   dispose(): void;
 }
 
-/** AmpNorm of a batch: folds it into the running amplitude when training, then normalizes (outside any gradient). */
+/** The preprocessed batch: folded into what the preprocessor learns when training, then normalized (outside any gradient). */
 export function normalizeInput(model: Model, x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-  if (training) model.ampNorm.observe(x);
-  return model.ampNorm.apply(x);
+  if (training) model.inputNorm.observe(x);
+  return model.inputNorm.apply(x);
 }

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AmpNorm, type AmpNormOptions } from '../harmofl/amp_norm.js';
 import { BatchNorm2d } from './batch_norm.js';
 import { Conv2d, UpConv2d } from './layers.js';
-import { normalizeInput, type Model, type UNetConfig } from './model.js';
+import { normalizeInput, type InputNorm, type InputNormFactory, type Model, type UNetConfig } from './model.js';
 import { ParamStore, Scope } from './params.js';
 import type { Rng } from '../engine/rng.js';
 
@@ -28,9 +27,9 @@ class DoubleConv {
 const LEVELS = 4;
 
 /** U-Net of the reference: 4 levels, bottleneck at 16x base features, 2x2 up-convolutions. */
-export class UNet implements Model {
+export class UNet<N extends InputNorm = InputNorm> implements Model {
   readonly params: ParamStore;
-  readonly ampNorm: AmpNorm;
+  readonly inputNorm: N;
   private readonly encoders: DoubleConv[] = [];
   private readonly bottleneck: DoubleConv;
   private readonly upconvs: UpConv2d[] = [];
@@ -40,7 +39,7 @@ export class UNet implements Model {
   constructor(
     readonly config: UNetConfig,
     rng: Rng,
-    amp?: AmpNormOptions,
+    inputNorm: InputNormFactory<N>,
   ) {
     const [, h, w] = config.inputShape;
     const multiple = 2 ** LEVELS;
@@ -49,7 +48,7 @@ export class UNet implements Model {
     this.params = new ParamStore(rng);
     const affine = config.affineBatchNorm === true;
     const root = new Scope(this.params, '');
-    this.ampNorm = new AmpNorm(root.child('amp_norm'), config.inputShape, amp);
+    this.inputNorm = inputNorm(root.child('amp_norm'), config.inputShape);
     const f = config.initFeatures;
     let inChannels = config.inputShape[0];
     for (let l = 1; l <= LEVELS; l++) {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { encode as encodePng } from 'fast-png';
 import type { Federation } from '../data/manifest.js';
 import { Rng } from '../engine/rng.js';
-import { loadModel } from '../nn/model_file.js';
+import { loadModel } from '../harmofl/model_file.js';
 import type { AmpNormPicture } from './comparison.js';
 
 /** An H x W x C float image in stored units as a PNG data URI (clamped to 0..255). */
@@ -22,7 +22,7 @@ export async function ampNormPictures(modelFile: string, fed: Federation): Promi
       const { image } = await source.get(0);
       const after = tf.tidy(() => {
         const x = tf.mul(tf.tensor4d(image.data, [1, image.height, image.width, image.channels]), fed.inputScale) as tf.Tensor4D;
-        return model.ampNorm.apply(x).dataSync();
+        return model.inputNorm.apply(x).dataSync();
       });
       out.push({
         site: site.name,

@@ -1,4 +1,5 @@
-import type { RoundReport, TrainSummary } from '../fl/simulation.js';
+import type { RoundReport } from '../fl/round_loop.js';
+import type { TrainSummary } from '../fl/train_config.js';
 import { lineChart } from './svg_chart.js';
 
 /** One strategy's outcome: its summary and its per-round metrics. */

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { arriveAndWait, breakBarrier, createBarrier } from '../../src/engine/barrier.js';
 import { WorkerPool } from '../../src/engine/worker_pool.js';
+import type { tasks } from './barrier_task.js';
 
-const TASK = new URL('./barrier_task.js', import.meta.url).href;
-let pool: WorkerPool;
+let pool: WorkerPool<typeof tasks>;
 
 before(async () => {
-  pool = new WorkerPool(2, 'cpu');
+  pool = new WorkerPool<typeof tasks>(2, new URL('./barrier_task.js', import.meta.url), 'cpu');
   await pool.ready();
 });
 
@@ -20,7 +20,7 @@ test('barrier: no worker leaves before the last one arrives', async () => {
   const barrier = createBarrier(2);
   const delays = [0, 400];
   const times = await Promise.all(
-    delays.map((delayMs) => pool.run<{ arrivedMs: number; leftMs: number }>(TASK, 'arriveAfter', { barrier, delayMs })),
+    delays.map((delayMs) => pool.run('arriveAfter', { barrier, delayMs })),
   );
   const lastArrival = Math.max(...times.map((t) => t.arrivedMs));
   for (const t of times) assert.ok(t.leftMs >= lastArrival - 1, `left at ${t.leftMs}, before the last arrival at ${lastArrival}`);
@@ -30,7 +30,7 @@ test('barrier: no worker leaves before the last one arrives', async () => {
 
 test('barrier: breaking it wakes a waiting worker with an error', async () => {
   const barrier = createBarrier(2);
-  const waiting = pool.run(TASK, 'arriveAfter', { barrier, delayMs: 0 });
+  const waiting = pool.run('arriveAfter', { barrier, delayMs: 0 });
   await sleep(200);
   breakBarrier(barrier);
   await assert.rejects(waiting, /barrier broken/);

@@ -1,3 +1,4 @@
+import type { TaskResult } from '../../src/engine/worker_protocol.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { arriveAndWait } from '../../src/engine/barrier.js';
 
@@ -8,9 +9,14 @@ export interface BarrierTaskInput {
 }
 
 /** Test task run in a worker: sleeps `delayMs`, waits at the barrier, returns arrival and departure times (ms since the epoch). */
-export async function arriveAfter(input: BarrierTaskInput): Promise<{ arrivedMs: number; leftMs: number }> {
+async function arriveAfter(input: BarrierTaskInput): Promise<{ arrivedMs: number; leftMs: number }> {
   await sleep(input.delayMs);
   const arrivedMs = performance.timeOrigin + performance.now();
   arriveAndWait(input.barrier, 10_000);
   return { arrivedMs, leftMs: performance.timeOrigin + performance.now() };
 }
+
+/** The barrier tests' worker tasks. */
+export const tasks = {
+  arriveAfter: async (input: BarrierTaskInput): Promise<TaskResult<{ arrivedMs: number; leftMs: number }>> => ({ output: await arriveAfter(input) }),
+};

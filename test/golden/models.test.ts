@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import { Rng } from '../../src/engine/rng.js';
-import { createModel, densenet121, unet32 } from '../../src/nn/presets.js';
+import { createModel } from '../../src/harmofl/create_model.js';
+import { densenet121, unet32 } from '../../src/nn/presets.js';
 import type { ModelConfig } from '../../src/nn/model.js';
 import { readGolden, expectClose, type GoldenArray } from './golden_files.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import { Rng } from '../../src/engine/rng.js';
-import { createModel } from '../../src/nn/presets.js';
+import { createModel } from '../../src/harmofl/create_model.js';
 import type { ModelConfig } from '../../src/nn/model.js';
 import { WeightPerturbation } from '../../src/harmofl/weight_perturbation.js';
 import { Sgd } from '../../src/optim/sgd.js';
@@ -32,7 +32,7 @@ for (const config of configs) {
     for (let i = 0; i < 6; i++) last = trainStep(model, wp, x, y);
     assert.equal(tf.memory().numTensors, tensors);
     assert.ok(last.loss < first.loss, `loss ${first.loss} -> ${last.loss}`);
-    assert.ok(model.ampNorm.runningAmp.dataSync().some((v) => v !== 0), 'AmpNorm took the first batch amplitude');
+    assert.ok(model.inputNorm.runningAmp.dataSync().some((v) => v !== 0), 'AmpNorm took the first batch amplitude');
     base.dispose();
     model.dispose();
     tf.dispose([x, y]);

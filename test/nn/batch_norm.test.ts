@@ -5,7 +5,8 @@ import { initBackend } from '../../src/engine/backend.js';
 import { Rng } from '../../src/engine/rng.js';
 import { BatchNorm2d, BN_EPS, batchNorm, bnRelu } from '../../src/nn/batch_norm.js';
 import { ParamStore, Scope } from '../../src/nn/params.js';
-import { createModel, densenet121, unet32 } from '../../src/nn/presets.js';
+import { createModel } from '../../src/harmofl/create_model.js';
+import { densenet121, unet32 } from '../../src/nn/presets.js';
 
 test("affine DenseNet-121 has torchvision's parameter count (7,978,856 with 1000 classes, so 6,955,906 with 2) and PyTorch BN names", async () => {
   await initBackend('wasm');

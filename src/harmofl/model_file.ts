@@ -4,9 +4,9 @@ import { writeFileAtomic } from '../engine/atomic_write.js';
 import { fromNamedArrays, toNamedArrays } from '../engine/named_arrays.js';
 import { decodeArraysFile, encodeArraysFile } from '../engine/named_arrays_file.js';
 import type { Rng } from '../engine/rng.js';
-import type { AmpNormOptions } from '../harmofl/amp_norm.js';
-import type { Model, ModelConfig } from './model.js';
-import { createModel } from './presets.js';
+import type { ModelConfig } from '../nn/model.js';
+import type { AmpNormOptions } from './amp_norm.js';
+import { createModel, type AmpNormModel } from './create_model.js';
 
 const MAGIC = 'HFLM';
 const VERSION = 1;
@@ -20,18 +20,18 @@ interface ModelHeader {
 }
 
 /** Encodes a model (config, AmpNorm options and frozen flag, every state entry) as bytes. */
-export function encodeModel(model: Model): Uint8Array[] {
+export function encodeModel(model: AmpNormModel): Uint8Array[] {
   const header: ModelHeader = {
     format: 'harmofl-model',
     version: VERSION,
     config: model.config,
-    ampNorm: { ...model.ampNorm.options, frozen: model.ampNorm.frozen },
+    ampNorm: { ...model.inputNorm.options, frozen: model.inputNorm.frozen },
   };
   return encodeArraysFile(MAGIC, header, toNamedArrays(model.params.state()));
 }
 
 /** Decodes bytes from `encodeModel` into a new model; `source` names the file in errors. */
-export function decodeModel(bytes: Uint8Array, rng: Rng, source: string): Model {
+export function decodeModel(bytes: Uint8Array, rng: Rng, source: string): AmpNormModel {
   const { header, arrays } = decodeArraysFile<ModelHeader>(bytes, MAGIC, source, 'model');
   if (header.format !== 'harmofl-model' || header.version !== VERSION) throw new Error(`${source}: unsupported format ${header.format} v${header.version}`);
   const { frozen, ...amp } = header.ampNorm;
@@ -45,17 +45,17 @@ export function decodeModel(bytes: Uint8Array, rng: Rng, source: string): Model 
   } finally {
     tf.dispose([...state.values()]);
   }
-  model.ampNorm.frozen = frozen;
+  model.inputNorm.frozen = frozen;
   return model;
 }
 
 /** Saves a model to `file` atomically. */
-export async function saveModel(file: string, model: Model): Promise<void> {
+export async function saveModel(file: string, model: AmpNormModel): Promise<void> {
   await writeFileAtomic(file, encodeModel(model));
 }
 
 /** Loads a model saved by `saveModel`. */
-export async function loadModel(file: string, rng: Rng): Promise<Model> {
+export async function loadModel(file: string, rng: Rng): Promise<AmpNormModel> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);

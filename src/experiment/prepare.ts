@@ -1,0 +1,88 @@
+import { detectFormat, loadFederation } from '../data/federation.js';
+import type { Federation } from '../data/manifest.js';
+import { summarizeFederation, type SiteSummary } from '../data/summary.js';
+import { strategyNamed, resolveOptions } from '../fl/strategies/index.js';
+import type { TrainConfig } from '../fl/train_config.js';
+import type { ModelConfig } from '../nn/model.js';
+import { densenet121, unet32 } from '../nn/presets.js';
+
+/** How a run is described by a person (the CLI's options, or a library caller): task defaults fill what is left out. */
+export interface RunOptions {
+  data: string;
+  rounds?: number;
+  localEpochs?: number;
+  lr?: number;
+  batch?: number;
+  /** Strategy hyper-parameters by key (`alpha`, `mu`, `serverLr`, `moonMu`, `moonTau`); defaults from each strategy. */
+  strategyOptions?: Readonly<Record<string, number | undefined>>;
+  optimizer?: 'sgd' | 'adam';
+  model?: 'densenet121' | 'unet32' | 'densenet' | 'unet';
+  features?: number;
+  growth?: number;
+  blocks?: number[];
+  imageSize?: number;
+  ampL?: number;
+  ampMomentum?: number;
+  seed?: number;
+  imbalance?: boolean;
+  weighting?: 'uniform' | 'samples';
+}
+
+/** A loaded federation, its summary, and the run configuration for any strategy on it. */
+export interface PreparedRun {
+  fed: Federation;
+  summary: SiteSummary[];
+  configFor(strategy: string, out: string): TrainConfig;
+}
+
+/** The model a run trains: the reference preset for the task unless the options say otherwise. */
+function modelConfig(o: RunOptions, task: Federation['task'], size: [number, number, number], classes: number): ModelConfig {
+  const kind = o.model ?? (task === 'classification' ? 'densenet121' : 'unet32');
+  if ((kind.startsWith('densenet') ? 'classification' : 'segmentation') !== task)
+    throw new Error(`--model ${kind} does not fit a ${task} federation; use ${task === 'classification' ? 'densenet121 or densenet' : 'unet32 or unet'}`);
+  if (kind === 'densenet121') return { ...densenet121(size[1]), inputShape: size, numClasses: classes };
+  if (kind === 'unet32') return { ...unet32(size[1]), inputShape: size, outChannels: classes };
+  if (kind === 'densenet')
+    return { kind: 'densenet', inputShape: size, growthRate: o.growth ?? 12, blockConfig: o.blocks ?? [3, 6, 12, 8], numInitFeatures: o.features ?? 24, bnSize: 4, numClasses: classes };
+  return { kind: 'unet', inputShape: size, initFeatures: o.features ?? 8, outChannels: classes };
+}
+
+/** Loads and summarizes the federation and resolves the task's defaults (the reference's: SGD 1e-3 batch 128 for classification, Adam 1e-4 batch 16 for segmentation). */
+export async function prepareRun(o: RunOptions): Promise<PreparedRun> {
+  const format = detectFormat(o.data);
+  const seed = o.seed ?? 0;
+  const imbalance = o.imbalance === true;
+  const resize: [number, number] | undefined = o.imageSize === undefined ? undefined : [o.imageSize, o.imageSize];
+  const fed = await loadFederation(o.data, { format, imbalance, seed, ...(resize ? { resize } : {}) });
+  const summary = await summarizeFederation(fed);
+  const first = await fed.sites[0]!.train.get(0);
+  const size: [number, number, number] = [first.image.channels, first.image.height, first.image.width];
+  const classification = fed.task === 'classification';
+  const model = modelConfig(o, fed.task, size, fed.numClasses);
+  return {
+    fed,
+    summary,
+    configFor: (name, out) => {
+      const strategy = strategyNamed(name);
+      const needs = strategy.model;
+      if (strategy.classificationOnly === true && model.kind !== 'densenet') throw new Error(`--strategy ${name} needs a classification federation (its projection head sits on DenseNet features)`);
+      return {
+        data: { dir: o.data, format, imbalance, seed, ...(resize ? { resize } : {}) },
+        strategy: name,
+        options: resolveOptions(strategy, o.strategyOptions ?? {}),
+        rounds: o.rounds ?? (classification ? 100 : 500),
+        localEpochs: o.localEpochs ?? 1,
+        batch: o.batch ?? (classification ? 128 : 16),
+        optimizer: { kind: o.optimizer ?? (classification ? 'sgd' : 'adam'), lr: o.lr ?? (classification ? 1e-3 : 1e-4), momentum: 0.9, weightDecay: 1e-4 },
+        model: {
+          config: { ...model, affineBatchNorm: needs.affineBatchNorm === true, ...(needs.projectionDim !== undefined ? { projectionDim: needs.projectionDim } : {}) },
+          amp: { L: o.ampL ?? 0, momentum: o.ampMomentum ?? 0, enabled: needs.ampNorm === true },
+        },
+        seed,
+        weighting: o.weighting ?? 'uniform',
+        augment: !classification,
+        out,
+      };
+    },
+  };
+}

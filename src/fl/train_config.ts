@@ -1,0 +1,33 @@
+import type { Task } from '../data/manifest.js';
+import type { OptimizerConfig, ModelRef } from './run_spec.js';
+import type { DataRef } from './site_data.js';
+import type { StrategyOptions } from './strategy.js';
+
+/** Everything a federated run depends on; saved with its results. */
+export interface TrainConfig {
+  data: DataRef;
+  strategy: string;
+  /** The strategy's hyper-parameters (the ones it declares). */
+  options: StrategyOptions;
+  rounds: number;
+  localEpochs: number;
+  batch: number;
+  optimizer: OptimizerConfig;
+  model: ModelRef;
+  seed: number;
+  weighting: 'uniform' | 'samples';
+  augment: boolean;
+  out: string;
+}
+
+/** The run's result (`summary.json`). */
+export interface TrainSummary {
+  strategy: string;
+  task: Task;
+  metric: 'accuracy' | 'dice';
+  bestRound: number;
+  perSiteTest: Record<string, number>;
+  meanTest: number;
+  wallSeconds: number;
+  config: TrainConfig;
+}
