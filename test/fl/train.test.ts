@@ -10,12 +10,16 @@ import { initBackend } from '../../src/engine/backend.js';
 import { WorkerPool } from '../../src/engine/worker_pool.js';
 import { writeSyntheticFederations } from '../../src/data/synthetic.js';
 import { loadFederation } from '../../src/data/federation.js';
-import { federatedTraining, type TrainConfig, type TrainSummary } from '../../src/fl/simulation.js';
-import { STRATEGY_NAMES, usesAffineBatchNorm, usesAmpNorm, type StrategyName } from '../../src/fl/strategies.js';
+import { SIMULATION_TASKS, simulate } from '../../src/fl/simulate.js';
+import type { SimulationTasks } from '../../src/fl/simulation_tasks.js';
+import { resolveOptions, STRATEGY_NAMES, strategyNamed } from '../../src/fl/strategies/index.js';
+import type { TrainConfig, TrainSummary } from '../../src/fl/train_config.js';
 import { readCheckpoint } from '../../src/fl/checkpoint.js';
+import { ClientStore } from '../../src/fl/client_store.js';
+import { entriesUnder } from '../../src/fl/client_context.js';
 
 let dirs: Record<'camelyon' | 'prostate' | 'nuclei', string>;
-let pool: WorkerPool;
+let pool: WorkerPool<SimulationTasks>;
 
 before(async () => {
   await initBackend('wasm');
@@ -30,7 +34,7 @@ before(async () => {
     imageSize: 16,
     seed: 1,
   });
-  pool = new WorkerPool(2, 'wasm');
+  pool = new WorkerPool<SimulationTasks>(2, SIMULATION_TASKS, 'wasm');
   await pool.ready();
 });
 
@@ -38,33 +42,30 @@ after(async () => {
   await pool.close();
 });
 
-async function run(strategy: StrategyName, data: string, out: string, seed = 0): Promise<TrainSummary> {
+async function run(strategy: string, data: string, out: string, seed = 0): Promise<TrainSummary> {
   const fed = await loadFederation(data);
   const classification = fed.task === 'classification';
+  const needs = strategyNamed(strategy).model;
   const config: TrainConfig = {
     data: { dir: data, format: classification ? 'camelyon' : 'manifest', imbalance: false, seed },
     strategy,
-    alpha: 0.05,
-    mu: 0.01,
-    serverLr: 0.01,
-    moonMu: 1,
-    moonTau: 0.5,
+    options: resolveOptions(strategyNamed(strategy), { alpha: 0.05, mu: 0.01, serverLr: 0.01, moonMu: 1, moonTau: 0.5 }),
     rounds: 2,
     localEpochs: 1,
     batch: 4,
     optimizer: { kind: classification ? 'sgd' : 'adam', lr: classification ? 0.05 : 1e-3, momentum: 0.9, weightDecay: 1e-4 },
     model: {
       config: classification
-        ? { kind: 'densenet', inputShape: [3, 16, 16], growthRate: 4, blockConfig: [2, 2], numInitFeatures: 8, bnSize: 2, numClasses: 2, affineBatchNorm: usesAffineBatchNorm(strategy), ...(strategy === 'moon' ? { projectionDim: 16 } : {}) }
-        : { kind: 'unet', inputShape: [3, 16, 16], initFeatures: 2, outChannels: 2, affineBatchNorm: usesAffineBatchNorm(strategy) },
-      amp: { L: 0, momentum: 0, enabled: usesAmpNorm(strategy) },
+        ? { kind: 'densenet', inputShape: [3, 16, 16], growthRate: 4, blockConfig: [2, 2], numInitFeatures: 8, bnSize: 2, numClasses: 2, affineBatchNorm: needs.affineBatchNorm === true, ...(needs.projectionDim !== undefined ? { projectionDim: 16 } : {}) }
+        : { kind: 'unet', inputShape: [3, 16, 16], initFeatures: 2, outChannels: 2, affineBatchNorm: needs.affineBatchNorm === true },
+      amp: { L: 0, momentum: 0, enabled: needs.ampNorm === true },
     },
     seed,
     weighting: 'uniform',
     augment: !classification,
     out,
   };
-  const gen = federatedTraining(config, fed, pool);
+  const gen = simulate(config, fed, pool);
   for (;;) {
     const next = await gen.next();
     if (next.done === true) return next.value;
@@ -79,7 +80,8 @@ for (const strategy of STRATEGY_NAMES) {
     assert.equal(summary.metric, 'accuracy');
     assert.ok(Number.isFinite(summary.meanTest) && summary.meanTest >= 0 && summary.meanTest <= 1);
     assert.deepEqual(Object.keys(summary.perSiteTest), ['hospital0', 'hospital1']);
-    assert.deepEqual((await readdir(out)).sort(), ['best.hflm', 'checkpoint.hflc', 'latest.hflm', 'metrics.jsonl', 'summary.json']);
+    assert.deepEqual((await readdir(out)).sort(), ['best.hflm', 'checkpoint.hflc', 'clients', 'latest.hflm', 'metrics.jsonl', 'summary.json']);
+    assert.deepEqual((await readdir(path.join(out, 'clients'))).sort(), ['hospital0', 'hospital1'], 'each site keeps its own context');
     const lines = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { sites: Record<string, { trainLoss: number }> });
     assert.equal(lines.length, 2);
     for (const l of lines) for (const s of Object.values(l.sites)) assert.ok(Number.isFinite(s.trainLoss));
@@ -126,32 +128,50 @@ async function metricsOf(out: string): Promise<unknown[]> {
     .map((l) => JSON.parse(l, (key, value: unknown) => (key === 'seconds' || key === 'elapsedSeconds' ? undefined : value)) as unknown);
 }
 
-test('a run killed mid-way and resumed ends with the same metrics as an uninterrupted one', async () => {
-  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-  const args = (out: string): string[] =>
-    [cli, 'train', '--data', dirs.camelyon, '--strategy', 'harmofl', '--model', 'densenet', '--growth', '4', '--blocks', '2,2', '--features', '8', '--rounds', '4', '--batch', '4', '--lr', '0.05', '--workers', '2', '--seed', '3', '--backend', 'wasm', '--out', out];
-  const exec = promisify(execFile);
-  const whole = await mkdtemp(path.join(tmpdir(), 'harmofl-whole-'));
-  await exec('node', args(whole));
-  const cut = await mkdtemp(path.join(tmpdir(), 'harmofl-cut-'));
-  const child = spawn('node', args(cut), { stdio: 'ignore' });
-  // Kill hard once two rounds are logged.
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 50));
-    const text = await readFile(path.join(cut, 'metrics.jsonl'), 'utf8').catch(() => '');
-    if (text.trim().split('\n').filter((l) => l !== '').length >= 2) break;
-    if (child.exitCode !== null) throw new Error('the run ended before it could be killed');
-  }
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
-  const partial = (await metricsOf(cut)).length;
-  assert.ok(partial >= 2 && partial < 4, `killed after ${partial} rounds`);
-  await assert.rejects(exec('node', [...args(cut), '--resume', '--strategy', 'fedavg']), (e: { stderr: string }) => /was made with strategy "harmofl"/.test(e.stderr));
-  await exec('node', [...args(cut), '--resume']);
-  assert.deepEqual(await metricsOf(cut), await metricsOf(whole));
-  const summary = (out: string): Promise<{ perSiteTest: unknown; bestRound: number }> => readFile(path.join(out, 'summary.json'), 'utf8').then((t) => JSON.parse(t) as { perSiteTest: unknown; bestRound: number });
-  const [a, b] = [await summary(whole), await summary(cut)];
-  assert.deepEqual([b.bestRound, b.perSiteTest], [a.bestRound, a.perSiteTest]);
+for (const strategy of ['harmofl', 'fedbn', 'moon']) {
+  test(`${strategy}: a run killed mid-way and resumed ends with the same metrics as an uninterrupted one`, async () => {
+    const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+    const args = (out: string): string[] =>
+      [cli, 'train', '--data', dirs.camelyon, '--strategy', strategy, '--model', 'densenet', '--growth', '4', '--blocks', '2,2', '--features', '8', '--rounds', '4', '--batch', '4', '--lr', '0.05', '--workers', '2', '--seed', '3', '--backend', 'wasm', '--out', out];
+    const exec = promisify(execFile);
+    const whole = await mkdtemp(path.join(tmpdir(), 'harmofl-whole-'));
+    await exec('node', args(whole));
+    const cut = await mkdtemp(path.join(tmpdir(), 'harmofl-cut-'));
+    const child = spawn('node', args(cut), { stdio: 'ignore' });
+    // Kill hard once two rounds are logged: the clients may already have saved round 3's context.
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 20));
+      const text = await readFile(path.join(cut, 'metrics.jsonl'), 'utf8').catch(() => '');
+      if (text.trim().split('\n').filter((l) => l !== '').length >= 2) break;
+      if (child.exitCode !== null) throw new Error('the run ended before it could be killed');
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const partial = (await metricsOf(cut)).length;
+    assert.ok(partial >= 2 && partial < 4, `killed after ${partial} rounds`);
+    await assert.rejects(exec('node', [...args(cut), '--resume', '--strategy', 'fedavg']), (e: { stderr: string }) => new RegExp(`was made with strategy "${strategy}"`).test(e.stderr));
+    await exec('node', [...args(cut), '--resume']);
+    assert.deepEqual(await metricsOf(cut), await metricsOf(whole));
+    const summary = (out: string): Promise<{ perSiteTest: unknown; bestRound: number }> => readFile(path.join(out, 'summary.json'), 'utf8').then((t) => JSON.parse(t) as { perSiteTest: unknown; bestRound: number });
+    const [a, b] = [await summary(whole), await summary(cut)];
+    assert.deepEqual([b.bestRound, b.perSiteTest], [a.bestRound, a.perSiteTest]);
+  });
+}
+
+test('a client context saved for a round the server never checkpointed is not used to train that round again', async () => {
+  const { emptyContext } = await import('../../src/fl/client_context.js');
+  const dir = await mkdtemp(path.join(tmpdir(), 'harmofl-store-'));
+  const store = await ClientStore.open('a', dir);
+  const at = (round: number) => ({ ...emptyContext('a'), round, values: { mark: round } });
+  await store.save(at(0));
+  await store.save(at(1));
+  await store.save(at(2));
+  assert.deepEqual((await readdir(dir)).sort(), ['context-1.hflx', 'context-2.hflx'], 'two generations on disk');
+  const reopened = await ClientStore.open('a', dir);
+  assert.equal(reopened.forFit(2).values['mark'], 1, 'round 2 retrains from the context of round 1');
+  assert.equal(reopened.forEvaluate(2).values['mark'], 2);
+  assert.equal(reopened.forFit(0).round, -1, 'round 0 starts empty');
+  await assert.rejects(ClientStore.open('b', dir), /holds the state of site a, not b/);
 });
 
 /** Per-site test metrics of `harmofl test` on a run's best model. */
@@ -170,34 +190,11 @@ test('harmofl test on the best model reproduces the run\'s per-site test metrics
 });
 
 test('compare runs strategies on the same federation and writes report.md and a self-contained report.html', async () => {
-  const { compareStrategies } = await import('../../src/cli/compare_command.js');
+  const { compareStrategies } = await import('../../src/experiment/compare.js');
+  const { prepareRun } = await import('../../src/experiment/prepare.js');
   const out = await mkdtemp(path.join(tmpdir(), 'harmofl-compare-'));
-  const { html, results } = await compareStrategies(
-    {
-      data: dirs.camelyon,
-      rounds: 2,
-      localEpochs: 1,
-      batch: 4,
-      lr: 0.05,
-      alpha: 0.05,
-      mu: 0.01,
-      serverLr: 0.01,
-      moonMu: 1,
-      moonTau: 0.5,
-      model: 'densenet',
-      growth: 4,
-      blocks: [2, 2],
-      features: 8,
-      ampL: 0,
-      ampMomentum: 0,
-      seed: 0,
-      workers: 2,
-      weighting: 'uniform',
-      out,
-      backend: 'wasm',
-    },
-    ['fedavg', 'harmofl'],
-  );
+  const prepared = await prepareRun({ data: dirs.camelyon, rounds: 2, batch: 4, lr: 0.05, model: 'densenet', growth: 4, blocks: [2, 2], features: 8 });
+  const { html, results } = await compareStrategies(prepared, ['fedavg', 'harmofl'], out, pool);
   assert.deepEqual(results.map((r) => r.summary.strategy), ['fedavg', 'harmofl']);
   assert.deepEqual((await readdir(out)).sort(), ['fedavg', 'harmofl', 'report.html', 'report.md']);
   const md = await readFile(path.join(out, 'report.md'), 'utf8');
@@ -213,13 +210,15 @@ test('FedBN keeps each site\'s BatchNorm parameters and statistics local, and ch
   const out = await mkdtemp(path.join(tmpdir(), 'harmofl-fedbn-'));
   const summary = await run('fedbn', dirs.camelyon, out);
   const ckpt = await readCheckpoint(path.join(out, 'checkpoint.hflc'));
-  assert.deepEqual([...ckpt.siteStates.local.keys()], ['hospital0', 'hospital1']);
-  const [a, b] = [ckpt.siteStates.local.get('hospital0')!, ckpt.siteStates.local.get('hospital1')!];
+  assert.ok(Object.keys(ckpt.global).some((n) => n.endsWith('running_mean')) && Object.keys(ckpt.server).length === 0, 'the server checkpoint holds the global model only');
+  const store = (site: string): Promise<ClientStore> => ClientStore.open(site, path.join(out, 'clients', site));
+  const [ca, cb] = [(await store('hospital0')).latest(), (await store('hospital1')).latest()];
+  const [a, b] = [entriesUnder(ca, 'local'), entriesUnder(cb, 'local')];
   const names = Object.keys(a);
   assert.ok(names.length > 0 && names.every((n) => /norm\d?\.(weight|bias|running_mean|running_var)$/.test(n)), names.join(', '));
   assert.ok(names.some((n) => a[n]!.data.some((v, i) => v !== b[n]!.data[i])), 'the two sites hold different statistics');
   assert.ok(!('classifier.weight' in a), 'other layers are shared');
-  assert.deepEqual([...ckpt.siteStates.bestLocal.keys()], ['hospital0', 'hospital1']);
+  assert.ok(Object.keys(entriesUnder(ca, 'best')).length === names.length, 'the best round\'s own entries are kept for best.hflm');
   const tested = await testCommand(out);
   assert.match(tested.stderr, /each site is evaluated with its own normalization state \(2 sites/);
   assert.deepEqual(tested.perSiteTest, summary.perSiteTest, 'harmofl test uses each site\'s own state of the best round');
@@ -241,8 +240,7 @@ test('MOON keeps each site\'s previous local model and trains a projection head'
   const out = await mkdtemp(path.join(tmpdir(), 'harmofl-moon-'));
   await run('moon', dirs.camelyon, out);
   const ckpt = await readCheckpoint(path.join(out, 'checkpoint.hflc'));
-  assert.deepEqual([...ckpt.siteStates.previous.keys()], ['hospital0', 'hospital1']);
-  const previous = ckpt.siteStates.previous.get('hospital0')!;
+  const previous = entriesUnder((await ClientStore.open('hospital0', path.join(out, 'clients', 'hospital0'))).latest(), 'previous');
   assert.ok('projection.2.weight' in previous && 'classifier.weight' in previous);
   assert.notDeepEqual(previous['projection.0.weight']!.data, ckpt.global['projection.0.weight']!.data, 'a local model differs from the average');
 });
