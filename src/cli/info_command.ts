@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendChoice } from '../engine/backend.js';
+import { initBackend } from '../engine/node_backend.js';
+import type { BackendChoice } from '../engine/backend.js';
 import { parseBackend } from './options.js';
 
 /** `harmofl info`: which compute backend this machine gets, and the tfjs version. */

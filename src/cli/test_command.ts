@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { detectFormat, loadFederation } from '../data/federation.js';
-import { initBackend, type BackendChoice } from '../engine/backend.js';
+import { initBackend } from '../engine/node_backend.js';
+import type { BackendChoice } from '../engine/backend.js';
 import { toNamedArrays } from '../engine/named_arrays.js';
 import { Rng } from '../engine/rng.js';
 import { assertTaskFits, evaluateSites, siteEntriesOf } from '../experiment/evaluate.js';

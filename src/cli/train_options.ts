@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { initBackend, type BackendChoice } from '../engine/backend.js';
+import { initBackend } from '../engine/node_backend.js';
+import type { BackendChoice } from '../engine/backend.js';
 import { WorkerPool } from '../engine/worker_pool.js';
 import { prepareRun, type PreparedRun, type RunOptions } from '../experiment/prepare.js';
 import { SIMULATION_TASKS } from '../fl/simulate.js';

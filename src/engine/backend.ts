@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerTrainingKernels } from './kernels/register.js';
+import { hasSimdModule, provideSimdModule } from './simd_module.js';
 // The tfjs bundle registers every op's gradient on the shared tfjs-core (tfjs-core's own CJS entry does not).
 import '@tensorflow/tfjs';
 
@@ -13,43 +14,37 @@ export interface BackendInfo {
   detail: string;
 }
 
-async function tryImport(specifier: string): Promise<boolean> {
-  try {
-    await import(specifier);
-    return true;
-  } catch {
-    return false;
-  }
+/** What the portable engine needs from its platform. */
+export interface EngineOptions {
+  /** Our compiled SIMD kernels; without them the wasm backend cannot train convolutions. */
+  simdModule?: Uint8Array | WebAssembly.Module;
+  /** Set when a native TensorFlow backend was registered by the platform (tfjs-node); its package name. */
+  nativePackage?: string;
 }
 
-/** Loads the TensorFlow native bindings if a user installed them (GPU build first). */
-async function loadNative(): Promise<string | undefined> {
-  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-    if (await tryImport(pkg)) return pkg;
-  }
-  return undefined;
-}
+const WASM_DETAIL = 'WebAssembly SIMD: harmofl kernels for convolutions, their gradients, BatchNorm, pooling gradients, copies';
 
-/** Selects and initialises the compute backend, registering our training kernels where needed. */
-export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+/** Selects and initialises the compute backend, registering our training kernels where needed (portable: no file or native access). */
+export async function initEngine(choice: BackendChoice = 'auto', options: EngineOptions = {}): Promise<BackendInfo> {
   let name: string;
   let detail: string;
-  if (choice === 'auto' || choice === 'tensorflow') {
-    const pkg = await loadNative();
-    if (pkg !== undefined) {
-      name = 'tensorflow';
-      detail = `native TensorFlow via ${pkg}`;
-    } else if (choice === 'tensorflow') {
-      throw new Error('backend "tensorflow" needs @tensorflow/tfjs-node (or -gpu): npm install @tensorflow/tfjs-node');
-    } else {
-      name = 'wasm';
-      detail = 'WebAssembly + XNNPACK (SIMD), harmofl conv-gradient kernels';
-    }
+  if ((choice === 'auto' || choice === 'tensorflow') && options.nativePackage !== undefined) {
+    name = 'tensorflow';
+    detail = `native TensorFlow via ${options.nativePackage}`;
+  } else if (choice === 'tensorflow') {
+    throw new Error('backend "tensorflow" needs @tensorflow/tfjs-node (or -gpu): npm install @tensorflow/tfjs-node');
+  } else if (choice === 'cpu') {
+    name = 'cpu';
+    detail = 'plain JavaScript (slow; for checks)';
   } else {
-    name = choice;
-    detail = choice === 'wasm' ? 'WebAssembly + XNNPACK (SIMD), harmofl conv-gradient kernels' : 'plain JavaScript (slow; for checks)';
+    name = 'wasm';
+    detail = WASM_DETAIL;
   }
-  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  if (name === 'wasm') {
+    if (options.simdModule !== undefined) provideSimdModule(options.simdModule);
+    else if (!hasSimdModule()) throw new Error('the wasm backend needs harmofl\'s SIMD kernels: pass simdModule (the bytes of dist/wasm/conv_kernels.wasm)');
+    await import('@tensorflow/tfjs-backend-wasm');
+  }
   if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
   registerTrainingKernels(name);
   if (!(await tf.setBackend(name))) throw new Error(`backend ${name} failed to initialise`);

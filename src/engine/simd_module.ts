@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { HeapBackend } from './kernels/heap_backend.js';
 
@@ -100,8 +99,20 @@ export interface HeapBuffer {
   ptr: number;
 }
 
-const WASM_FILE = new URL('../../wasm/conv_kernels.wasm', import.meta.url);
 let compiled: WebAssembly.Module | undefined;
+
+/**
+ * Hands the engine our compiled SIMD kernels (`dist/wasm/conv_kernels.wasm`). The portable core
+ * never reads files: the Node entry reads them from disk, a browser would fetch them.
+ */
+export function provideSimdModule(bytes: Uint8Array | WebAssembly.Module): void {
+  compiled = bytes instanceof WebAssembly.Module ? bytes : new WebAssembly.Module(bytes);
+}
+
+/** Whether the SIMD kernels were provided. */
+export function hasSimdModule(): boolean {
+  return compiled !== undefined;
+}
 const instances = new WeakMap<WebAssembly.Memory, SimdExports>();
 
 /** Our SIMD kernels bound to `backend`'s heap (the module imports tfjs's wasm memory, so tensors are used in place). */
@@ -111,15 +122,7 @@ export function simdKernels(backend: HeapBackend): SimdExports {
     throw new Error('the wasm backend does not expose its memory (wasm.asm.memory); this tfjs-backend-wasm version is not supported');
   let exports = instances.get(memory);
   if (exports === undefined) {
-    if (compiled === undefined) {
-      let bytes: Buffer;
-      try {
-        bytes = readFileSync(WASM_FILE);
-      } catch (e) {
-        throw new Error(`cannot read ${WASM_FILE.pathname} (${(e as Error).message}); run \`npm run build\` to compile assembly/`);
-      }
-      compiled = new WebAssembly.Module(bytes);
-    }
+    if (compiled === undefined) throw new Error('the SIMD kernels were not provided (provideSimdModule); initialise the engine through initBackend of harmofl/node, or pass simdModule to initEngine');
     exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdExports;
     instances.set(memory, exports);
   }

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend } from './backend.js';
+import { initBackend } from './node_backend.js';
 import type { RunMessage, TaskResult, TaskTable, WorkerInit, WorkerReply } from './worker_protocol.js';
 
 /** Worker entry: one compute engine per thread; runs the tasks of one task table. */

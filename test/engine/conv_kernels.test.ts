@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/engine/node_backend.js';
 import { Rng } from '../../src/engine/rng.js';
 
 type Pad = 'same' | 'valid' | number;

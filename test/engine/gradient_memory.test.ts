@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/engine/node_backend.js';
 
 // These pin down patches/@tensorflow+tfjs-core (applied by `npm install`): consumed gradients
 // are freed during the backward walk, and nothing the caller owns is freed.

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/engine/node_backend.js';
 
 test('wasm Reverse equals the cpu backend: filter flips, inner and negative axes (block copies), size-1 axes (a copy), last axis and int32 (stock)', async () => {
   const cases: Array<{ shape: number[]; dims: number | number[]; dtype: 'float32' | 'int32' }> = [

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/engine/node_backend.js';
 import { WorkerPool } from '../../src/engine/worker_pool.js';
 import { writeSyntheticFederations } from '../../src/data/synthetic.js';
 import { loadFederation } from '../../src/data/federation.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/engine/node_backend.js';
 import { diceCoefficient, jointLoss, softDiceLoss } from '../../src/losses/dice.js';
 import { readGolden, expectClose, type GoldenArray } from './golden_files.js';
 

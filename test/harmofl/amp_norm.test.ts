@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/engine/node_backend.js';
 import { Fft } from '../../src/harmofl/fft.js';
 import { AmpNorm } from '../../src/harmofl/amp_norm.js';
 import { ParamStore, Scope } from '../../src/nn/params.js';

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/engine/node_backend.js';
 import { Rng } from '../../src/engine/rng.js';
 import { createModel } from '../../src/harmofl/create_model.js';
 import { loadModel, saveModel } from '../../src/harmofl/model_file.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/engine/node_backend.js';
 import { modelContrastiveLoss } from '../../src/losses/contrastive.js';
 
 test('MOON contrastive loss equals -log(e^(sg/t) / (e^(sg/t) + e^(sp/t))) and is small when z matches the global representation', async () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/engine/node_backend.js';
 import { crossEntropy } from '../../src/losses/classification.js';
 import { WeightPerturbation } from '../../src/harmofl/weight_perturbation.js';
 import { Sgd } from '../../src/optim/sgd.js';
