@@ -31,7 +31,7 @@ export type { Image, Sample, SampleSource, Split } from './data/sample.js';
 export * from './fl/messages.js';
 export type { Failure, Grid, RoundTrip, SendOptions, ServerNote, SiteInstruction } from './fl/grid.js';
 export type * from './fl/strategy.js';
-export { averagingServer, clientWeights, difference, weightedAverage, type Aggregator } from './fl/averaging.js';
+export { averagingServer, canAggregate, clientWeights, collectEvaluation, weightedAverage, type Aggregator } from './fl/averaging.js';
 export { allStrategyOptions, resolveOptions, STRATEGIES, STRATEGY_NAMES, strategyNamed } from './fl/strategies/index.js';
 export { createClientApp, type ClientApp } from './fl/client_app.js';
 export { emptyContext, entriesUnder, replaceEntries, type ClientContext } from './fl/client_context.js';

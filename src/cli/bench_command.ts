@@ -45,7 +45,7 @@ export function registerBench(program: Command): void {
 }
 
 /** The human table: throughput, PyTorch reference, ratio, peak memory, and the AmpNorm overhead. */
-export function benchTable(rows: BenchRow[]): string {
+function benchTable(rows: BenchRow[]): string {
   const table = formatTable(
     ['config', 'batch', 'workers', 'img/s', 'PyTorch img/s', 'ratio', 'peak RSS (MiB)', 'AmpNorm %'],
     rows.map((r) => [

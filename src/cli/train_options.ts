@@ -52,7 +52,7 @@ export function addTrainOptions(cmd: Command, defaultOut: string): Command {
 }
 
 /** The library's run options from the parsed command line. */
-export function runOptionsOf(o: TrainOptions): RunOptions {
+function runOptionsOf(o: TrainOptions): RunOptions {
   const strategyOptions = Object.fromEntries(allStrategyOptions().map((s) => [s.key, o[s.key] as number | undefined]));
   const { wkIters, localEpochs, ...rest } = o;
   return { ...(rest as RunOptions), localEpochs: wkIters ?? localEpochs, strategyOptions };

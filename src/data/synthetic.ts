@@ -55,7 +55,7 @@ export interface SiteShift {
 }
 
 /** Site `i`'s shift at `strength` (0: none); site 0 is close to neutral, later sites drift further. */
-export function siteShift(i: number, seed: number, strength = 1): SiteShift {
+function siteShift(i: number, seed: number, strength = 1): SiteShift {
   const rng = new Rng(seed * 7919 + i * 104729 + 1);
   const s = Math.min(1, i / 3) * strength;
   const jitter = (): number => (rng.uniform() * 2 - 1) * s;
@@ -93,7 +93,7 @@ function blur(img: Float32Array, h: number, w: number, c: number, r: number): Fl
 }
 
 /** Applies a site's shift to a clean image in [0, 1] (H x W x C); returns values in [0, 1]. */
-export function applyShift(clean: Float32Array, h: number, w: number, c: number, shift: SiteShift, rng: Rng): Float32Array {
+function applyShift(clean: Float32Array, h: number, w: number, c: number, shift: SiteShift, rng: Rng): Float32Array {
   let noise = Float32Array.from({ length: h * w * c }, () => rng.normal() * shift.noise);
   if (shift.smoothNoise) noise = Float32Array.from(blur(noise, h, w, c, 2), (v) => v * 3);
   const blurred = blur(clean, h, w, c, shift.blur);
@@ -220,7 +220,7 @@ async function writeProstate(dir: string, o: SynthOptions): Promise<void> {
 }
 
 /** Where `writeSyntheticFederations` puts each federation under its output folder. */
-export const SYNTH_LAYOUT = { camelyon: 'camelyon17', prostate: 'prostate', nuclei: 'nuclei' } as const;
+const SYNTH_LAYOUT = { camelyon: 'camelyon17', prostate: 'prostate', nuclei: 'nuclei' } as const;
 
 /**
  * Writes the three synthetic federations (Camelyon17-WILDS layout, prostate NIfTI, nuclei

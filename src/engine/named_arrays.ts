@@ -20,8 +20,3 @@ export function toNamedArrays(tensors: ReadonlyMap<string, tf.Tensor>): NamedArr
 export function fromNamedArrays(arrays: NamedArrays): Map<string, tf.Tensor> {
   return new Map(Object.entries(arrays).map(([name, a]) => [name, tf.tensor(a.data, a.shape)]));
 }
-
-/** The buffers to transfer (zero-copy) with a postMessage of `arrays`. */
-export function transferList(arrays: NamedArrays): ArrayBuffer[] {
-  return Object.values(arrays).map((a) => a.data.buffer as ArrayBuffer);
-}

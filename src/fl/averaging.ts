@@ -3,13 +3,6 @@ import type { Failure } from './grid.js';
 import { PROTOCOL_VERSION, type EvaluateReply, type TrainReply } from './messages.js';
 import type { Evaluation, ServerSetup, ServerStrategy, SiteConfig } from './strategy.js';
 
-/** `a - b` entry by entry for the named entries of `a`. */
-export function difference(a: NamedArrays, b: NamedArrays): NamedArrays {
-  const out: NamedArrays = {};
-  for (const [name, x] of Object.entries(a)) out[name] = { shape: x.shape.slice(), data: Float32Array.from(x.data, (v, i) => v - b[name]!.data[i]!) };
-  return out;
-}
-
 /** Weighted mean of every state entry of the replies (weights sum to 1), the server step of FedAvg. */
 export function weightedAverage(replies: readonly TrainReply[], weights: readonly number[]): NamedArrays {
   const first = replies[0];

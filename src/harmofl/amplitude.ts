@@ -20,7 +20,7 @@ function plan(h: number, w: number): Fft2d {
 }
 
 /** Forward 2-D FFT of every plane; returns (re, im) in the unshifted layout. */
-export function fft2(planes: Planes): { re: Float64Array; im: Float64Array } {
+function fft2(planes: Planes): { re: Float64Array; im: Float64Array } {
   const { count, h, w } = planes;
   const re = Float64Array.from(planes.data);
   const im = new Float64Array(re.length);
@@ -47,7 +47,7 @@ export function meanAmplitude(planes: Planes, channels: number): Float64Array {
  * Unshifted indices of the centred (fftshift) low-frequency square of half-width floor(min(H,W)*L).
  * The square is clipped to the image, so L >= 0.5 covers the whole amplitude (the paper's formula).
  */
-export function lowFrequencyIndices(h: number, w: number, L: number): number[] {
+function lowFrequencyIndices(h: number, w: number, L: number): number[] {
   const b = Math.floor(Math.min(h, w) * L);
   const ch = Math.floor(h / 2);
   const cw = Math.floor(w / 2);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Optimizer, OptimizerState } from './optimizer.js';
 
 /** Named per-parameter buffers of an optimizer (momentum, moments), with export/import. */
-export class Slots {
+class Slots {
   readonly map = new Map<string, tf.Variable>();
 
   get(key: string): tf.Variable | undefined {

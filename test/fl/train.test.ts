@@ -244,3 +244,13 @@ test('MOON keeps each site\'s previous local model and trains a projection head'
   assert.ok('projection.2.weight' in previous && 'classifier.weight' in previous);
   assert.notDeepEqual(previous['projection.0.weight']!.data, ckpt.global['projection.0.weight']!.data, 'a local model differs from the average');
 });
+
+test('harmofl test refuses a model of the other task, naming the model and the federation', async () => {
+  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-task-'));
+  await run('fedavg', dirs.camelyon, out);
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const model = path.join(out, 'best.hflm');
+  await assert.rejects(promisify(execFile)('node', [cli, 'test', '--checkpoint', model, '--data', dirs.nuclei, '--backend', 'wasm']), (e: { stderr: string }) =>
+    e.stderr.includes(`${model} is a classification model (densenet) but ${dirs.nuclei} is a segmentation federation`),
+  );
+});

@@ -15,7 +15,7 @@ const BLOCK_PIXELS = 128;
  * a multiple of 4) and dy (channels to a multiple of 8) in NHWC; copies are made only where
  * those layouts differ from the tensors'.
  */
-export const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs }) => {
+const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const { filterShape, ...conv } = attrs as unknown as Conv2DBackpropFilterAttrs;
   const info = nhwcConvInfo('Conv2DBackpropFilter', x.shape, filterShape, conv);

@@ -14,7 +14,7 @@ import { KernelRunner, nhwcConvInfo } from '../kernel_runner.js';
  *   overlap, so it is one GEMM (a 1x1 convolution) followed by a depth-to-space reshuffle.
  * - otherwise: dy dilated by the stride, padded, convolved with the spatially flipped filter.
  */
-export function conv2dBackpropInputViaConv(backendName: string): KernelFunc {
+function conv2dBackpropInputViaConv(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
     const { inputShape, ...conv } = attrs as unknown as Conv2DBackpropInputAttrs;
