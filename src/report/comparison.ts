@@ -1,6 +1,7 @@
 import type { RoundReport } from '../fl/round_loop.js';
 import type { TrainSummary } from '../fl/train_config.js';
-import { lineChart } from './svg_chart.js';
+import { meanStd, pairedDifference } from './seed_statistics.js';
+import { lineChart, type Series } from './svg_chart.js';
 
 /** One strategy's outcome: its summary and its per-round metrics. */
 export interface StrategyResult {
@@ -35,6 +36,51 @@ function rows(results: StrategyResult[], sites: string[]): Row[] {
   });
 }
 
+/** Each strategy's runs across seeds (same federation, seed i of every strategy paired). */
+export type SeedRuns = ReadonlyMap<string, readonly StrategyResult[]>;
+
+/** The baseline paired differences are taken against. */
+const BASELINE = 'fedavg';
+
+interface SeedRow {
+  strategy: string;
+  seeds: number;
+  mean: number;
+  std: number;
+  /** Against FedAvg, when it ran and this is not it. */
+  vsBaseline?: ReturnType<typeof pairedDifference>;
+}
+
+/** Per strategy: mean test metric ± std across seeds, and the mean paired difference to FedAvg with a 95% interval. */
+export function seedRows(runs: SeedRuns): SeedRow[] {
+  const meanTests = (name: string): number[] => (runs.get(name) ?? []).map((r) => r.summary.meanTest);
+  const baseline = meanTests(BASELINE);
+  return [...runs.keys()].map((strategy) => {
+    const tests = meanTests(strategy);
+    const { mean, std } = meanStd(tests);
+    return { strategy, seeds: tests.length, mean, std, ...(strategy !== BASELINE && baseline.length === tests.length ? { vsBaseline: pairedDifference(tests, baseline) } : {}) };
+  });
+}
+
+const signed = (v: number): string => `${v >= 0 ? '+' : ''}${pct(v)}`;
+const interval = (d: NonNullable<SeedRow['vsBaseline']>): string => (Number.isFinite(d.high) ? `${signed(d.mean)} [${signed(d.low)}, ${signed(d.high)}]` : `${signed(d.mean)} (one seed: no interval)`);
+
+/** The across-seeds table as Markdown lines (empty for a single seed). */
+function seedMarkdown(runs: SeedRuns | undefined, metric: string): string[] {
+  if (runs === undefined || [...runs.values()].every((r) => r.length < 2)) return [];
+  const seeds = [...runs.values()][0]!.map((r) => r.summary.config.seed);
+  return [
+    '',
+    `## Across seeds (${seeds.join(', ')})`,
+    '',
+    `Mean test ${metric} (%) over sites, then mean ± standard deviation over seeds; against FedAvg, the mean paired difference (same seed) with its 95% t interval. An interval that contains 0 is no evidence of a difference.`,
+    '',
+    '| strategy | seeds | mean ± std | vs fedavg [95% CI] |',
+    '|---|---|---|---|',
+    ...seedRows(runs).map((r) => `| ${r.strategy} | ${r.seeds} | ${pct(r.mean)} ± ${pct(r.std)} | ${r.vsBaseline === undefined ? '' : interval(r.vsBaseline)} |`),
+  ];
+}
+
 /** Index of the best row per column (sites, then mean); higher is better. */
 function bests(table: Row[], columns: number): number[] {
   return Array.from({ length: columns + 1 }, (_, c) => {
@@ -44,7 +90,7 @@ function bests(table: Row[], columns: number): number[] {
 }
 
 /** `report.md`: the per-site table (best marked in bold) and where the plots are. */
-export function comparisonMarkdown(results: StrategyResult[], sites: string[]): string {
+export function comparisonMarkdown(results: StrategyResult[], sites: string[], seedRuns?: SeedRuns): string {
   const table = rows(results, sites);
   const best = bests(table, sites.length);
   const metric = results[0]!.summary.metric;
@@ -59,6 +105,7 @@ export function comparisonMarkdown(results: StrategyResult[], sites: string[]): 
     ...table.map((r, i) => `| ${r.strategy} | ${r.perSite.map((v, c) => mark(pct(v), best[c] === i)).join(' | ')} | ${mark(`${pct(r.mean)} ± ${pct(r.std)}`, best[sites.length] === i)} |`),
     '',
     `Rounds: ${results[0]!.summary.config.rounds}; wall time: ${results.map((r) => `${r.summary.strategy} ${r.summary.wallSeconds.toFixed(0)} s`).join(', ')}.`,
+    ...seedMarkdown(seedRuns, metric),
     '',
     'Convergence plots and AmpNorm pictures: `report.html`.',
     '',
@@ -67,18 +114,24 @@ export function comparisonMarkdown(results: StrategyResult[], sites: string[]): 
 }
 
 /** `report.html`: the same table, SVG convergence plots of mean validation and test metric, and AmpNorm pictures. */
-export function comparisonHtml(results: StrategyResult[], sites: string[], pictures: AmpNormPicture[]): string {
+export function comparisonHtml(results: StrategyResult[], sites: string[], pictures: AmpNormPicture[], seedRuns?: SeedRuns): string {
   const table = rows(results, sites);
   const best = bests(table, sites.length);
   const metric = results[0]!.summary.metric;
   const cell = (v: string, isBest: boolean): string => `<td>${isBest ? `<strong>${v}</strong>` : v}</td>`;
-  const chart = (key: 'meanVal' | 'meanTest', title: string): string =>
-    lineChart(
-      title,
-      'round',
-      `${metric} %`,
-      results.map((r) => ({ name: r.summary.strategy, points: r.rounds.map((x): [number, number] => [x.round + 1, x[key] * 100]) })),
-    );
+  // With several seeds each line is the mean over seeds and the band their range.
+  const series = (key: 'meanVal' | 'meanTest'): Series[] =>
+    results.map((r) => {
+      const runs = seedRuns?.get(r.summary.strategy) ?? [r];
+      const at = (i: number): number[] => runs.map((run) => run.rounds[i]![key] * 100);
+      const points = r.rounds.map((x, i): [number, number] => [x.round + 1, meanStd(at(i)).mean]);
+      return runs.length < 2 ? { name: r.summary.strategy, points } : { name: r.summary.strategy, points, band: r.rounds.map((x, i): [number, number, number] => [x.round + 1, Math.min(...at(i)), Math.max(...at(i))]) };
+    });
+  const chart = (key: 'meanVal' | 'meanTest', title: string): string => lineChart(title, 'round', `${metric} %`, series(key));
+  const seedTable = seedMarkdown(seedRuns, metric).length === 0 ? '' : `<h2>Across seeds</h2><p>Mean test ${metric} (%) over sites, then mean ± standard deviation over seeds; against FedAvg, the mean paired difference (same seed) with its 95% t interval (an interval containing 0 is no evidence of a difference). The convergence plots draw the mean over seeds and shade their range.</p>
+<table><tr><th>strategy</th><th>seeds</th><th>mean ± std</th><th>vs fedavg [95% CI]</th></tr>
+${seedRows(seedRuns!).map((r) => `<tr><td>${esc(r.strategy)}</td><td>${r.seeds}</td><td>${pct(r.mean)} ± ${pct(r.std)}</td><td>${r.vsBaseline === undefined ? '' : interval(r.vsBaseline)}</td></tr>`).join('\n')}
+</table>`;
   const pics =
     pictures.length === 0
       ? ''
@@ -94,6 +147,7 @@ export function comparisonHtml(results: StrategyResult[], sites: string[], pictu
 <table><tr><th>strategy</th>${sites.map((s) => `<th>${esc(s)}</th>`).join('')}<th>mean ± std</th></tr>
 ${table.map((r, i) => `<tr><td>${esc(r.strategy)}</td>${r.perSite.map((v, c) => cell(pct(v), best[c] === i)).join('')}${cell(`${pct(r.mean)} ± ${pct(r.std)}`, best[sites.length] === i)}</tr>`).join('\n')}
 </table>
+${seedTable}
 <h2>Convergence</h2>
 ${chart('meanVal', `mean validation ${metric}`)}
 ${chart('meanTest', `mean test ${metric}`)}

@@ -254,3 +254,26 @@ test('harmofl test refuses a model of the other task, naming the model and the f
     e.stderr.includes(`${model} is a classification model (densenet) but ${dirs.nuclei} is a segmentation federation`),
   );
 });
+
+test('compare --seeds runs every strategy once per seed and reports mean ± std and paired differences to FedAvg', async () => {
+  const { compareStrategies } = await import('../../src/experiment/compare.js');
+  const { prepareRun } = await import('../../src/experiment/prepare.js');
+  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-seeds-'));
+  const prepared = await prepareRun({ data: dirs.camelyon, rounds: 2, batch: 4, lr: 0.05, model: 'densenet', growth: 4, blocks: [2, 2], features: 8 });
+  const { html, seedRuns } = await compareStrategies(prepared, ['fedavg', 'harmofl'], out, pool, { seeds: [0, 1, 2] });
+  assert.deepEqual((await readdir(path.join(out, 'harmofl'))).sort(), ['seed-0', 'seed-1', 'seed-2']);
+  const runs = seedRuns.get('harmofl')!;
+  assert.deepEqual(runs.map((r) => r.summary.config.seed), [0, 1, 2]);
+  assert.deepEqual(new Set(runs.map((r) => r.summary.config.data.seed)), new Set([0]), 'the same federation splits for every seed');
+  const md = await readFile(path.join(out, 'report.md'), 'utf8');
+  assert.match(md, /## Across seeds \(0, 1, 2\)/);
+  const row = md.split('\n').find((l) => l.startsWith('| harmofl | 3 |'));
+  assert.ok(row !== undefined, md);
+  const [, , , meanStd, ci] = row.split('|').map((c) => c.trim());
+  const tests = runs.map((r) => r.summary.meanTest * 100);
+  assert.equal(meanStd!.split(' ± ')[0], (tests.reduce((a, b) => a + b, 0) / 3).toFixed(2));
+  assert.match(ci!, /^[+-]\d+\.\d\d \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\]$/);
+  assert.match(md, /\| fedavg \| 3 \| [\d.]+ ± [\d.]+ \|  \|/, 'no difference of FedAvg to itself');
+  const page = await readFile(html, 'utf8');
+  assert.equal((page.match(/<polygon /g) ?? []).length, 2 * 2, 'a seed band per strategy in both plots');
+});
