@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { BENCH_CONFIGS } from '../bench/configs.js';
 import { benchRow, type BenchRow } from '../bench/bench.js';
 import { formatTable } from '../report/table.js';
-import { parseBackend, parseList, parsePositiveInt } from './options.js';
+import { addBackendOption, parseList, parsePositiveInt } from './options.js';
 import type { BackendChoice } from '../engine/backend.js';
 
 interface BenchOptions {
@@ -14,13 +14,14 @@ interface BenchOptions {
 
 /** `harmofl bench`: images per second of a full HarmoFL training step per model configuration. */
 export function registerBench(program: Command): void {
-  program
+  addBackendOption(
+    program
     .command('bench')
     .description('training-step throughput (2 forward + 2 backward passes + SGD) per model, 1 and 2 workers')
     .option('--json', 'print one JSON object {"rows": [...]} instead of the table')
     .option('--configs <names>', `comma-separated subset of: ${BENCH_CONFIGS.map((c) => c.name).join(', ')}`, parseList)
-    .option('--workers <counts>', 'comma-separated worker counts', (v: string) => parseList(v).map((w) => parsePositiveInt(w, '--workers')), [1, 2])
-    .option('--backend <name>', 'auto | wasm | tensorflow | cpu', parseBackend, 'auto' as BackendChoice)
+    .option('--workers <counts>', 'comma-separated worker counts', (v: string) => parseList(v).map((w) => parsePositiveInt(w, '--workers')), [1, 2]),
+  )
     .action(async (opts: BenchOptions) => {
       const unknown = (opts.configs ?? []).filter((n) => !BENCH_CONFIGS.some((c) => c.name === n));
       if (unknown.length > 0) throw new Error(`unknown bench config ${unknown.join(', ')}; choose from ${BENCH_CONFIGS.map((c) => c.name).join(', ')}`);

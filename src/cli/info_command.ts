@@ -2,15 +2,11 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../engine/node_backend.js';
 import type { BackendChoice } from '../engine/backend.js';
-import { parseBackend } from './options.js';
+import { addBackendOption } from './options.js';
 
 /** `harmofl info`: which compute backend this machine gets, and the tfjs version. */
 export function registerInfo(program: Command): void {
-  program
-    .command('info')
-    .description('print the compute backend this machine uses')
-    .option('--backend <name>', 'auto | wasm | tensorflow | cpu', parseBackend, 'auto' as BackendChoice)
-    .action(async (opts: { backend: BackendChoice }) => {
+  addBackendOption(program.command('info').description('print the compute backend this machine uses')).action(async (opts: { backend: BackendChoice }) => {
       const info = await initBackend(opts.backend);
       process.stdout.write(`backend: ${info.name} (${info.detail}); tfjs-core ${tf.version_core}\n`);
     });
