@@ -5,6 +5,7 @@ import { fromNamedArrays, toNamedArrays } from '../engine/named_arrays.js';
 import { decodeArraysFile, encodeArraysFile } from '../engine/named_arrays_file.js';
 import type { Rng } from '../engine/rng.js';
 import type { AmpNormOptions } from '../harmofl/amp_norm.js';
+import { normalizationControl } from './batch_norm.js';
 import type { Model, ModelConfig } from './model.js';
 import { createModel } from './presets.js';
 
@@ -19,7 +20,7 @@ interface ModelHeader {
   ampNorm: AmpNormOptions & { frozen: boolean };
 }
 
-/** Encodes a model (config, AmpNorm options and frozen flag, every state entry) as bytes. */
+/** Encodes a model (config, AmpNorm options and frozen flag, every state entry, calibrated BatchNorm statistics if any) as bytes. */
 export function encodeModel(model: Model): Uint8Array[] {
   const header: ModelHeader = {
     format: 'harmofl-model',
@@ -27,7 +28,7 @@ export function encodeModel(model: Model): Uint8Array[] {
     config: model.config,
     ampNorm: { ...model.ampNorm.options, frozen: model.ampNorm.frozen },
   };
-  return encodeArraysFile(MAGIC, header, toNamedArrays(model.params.state()));
+  return encodeArraysFile(MAGIC, header, { ...toNamedArrays(model.params.state()), ...normalizationControl(model.params).toArrays() });
 }
 
 /** Decodes bytes from `encodeModel` into a new model; `source` names the file in errors. */
@@ -46,6 +47,8 @@ export function decodeModel(bytes: Uint8Array, rng: Rng, source: string): Model 
     tf.dispose([...state.values()]);
   }
   model.ampNorm.frozen = frozen;
+  // loadState took the model's own entries; calibrated statistics (when saved) are the others.
+  normalizationControl(model.params).loadArrays(arrays);
   return model;
 }
 
