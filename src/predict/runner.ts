@@ -89,7 +89,7 @@ async function prepareNormalization(model: Model, o: PredictOptions): Promise<nu
   let images: number | undefined;
   if (o.calibrateData !== undefined)
     images = await calibrateOn(model, o.calibrateData, {
-      batch: o.batch,
+      batch: o.calibrateBatch,
       ...(o.site === undefined ? {} : { site: o.site }),
       seed: o.seed ?? 0,
       warn: o.warn,
