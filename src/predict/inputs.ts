@@ -110,21 +110,19 @@ async function federationItems(dir: string, split: Split, site: string | undefin
   if (sites.length === 0) throw new Error(`${dir} has no site ${site} (sites: ${fed.sites.map((s) => s.name).join(', ')})`);
   // Prostate samples stack a slice with its neighbours: overlays show the slice itself.
   const middle = fed.inputScale === 1;
-  const items = sites.flatMap((s) =>
-    Array.from({ length: s[split].size }, (_, i): InputItem => {
-      const digits = String(s[split].size - 1).length;
-      return {
-        name: `${s.name}/${split}_${String(i).padStart(digits, '0')}`,
-        kind: 'sample',
-        group: s.name,
-        load: async () => {
-          const { image, label } = await s[split].get(i);
-          const display = middle ? { ...image, data: image.data.filter((_, k) => k % 3 === 1), channels: 1 } : image;
-          return { units: [{ image: { ...image, data: image.data.map((v) => v * fed.inputScale) }, display, label }] };
-        },
-      };
-    }),
-  );
+  const items = sites.flatMap((s) => {
+    const digits = String(s[split].size - 1).length;
+    return Array.from({ length: s[split].size }, (_, i): InputItem => ({
+      name: `${s.name}/${split}_${String(i).padStart(digits, '0')}`,
+      kind: 'sample',
+      group: s.name,
+      load: async () => {
+        const { image, label } = await s[split].get(i);
+        const display = middle ? { ...image, data: image.data.filter((_, k) => k % 3 === 1), channels: 1 } : image;
+        return { units: [{ image: { ...image, data: image.data.map((v) => v * fed.inputScale) }, display, label }] };
+      },
+    }));
+  });
   return { items, task: fed.task };
 }
 
