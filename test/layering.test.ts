@@ -17,6 +17,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   bench: ['engine', 'nn', 'optim', 'losses', 'harmofl'],
   fl: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data'],
   report: ['engine', 'nn', 'harmofl', 'data', 'fl'],
+  predict: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data'],
   experiment: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data', 'fl', 'report'],
 };
 

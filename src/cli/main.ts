@@ -9,6 +9,8 @@ import { registerTrain } from './train_command.js';
 import { registerTest } from './test_command.js';
 import { registerCompare } from './compare_command.js';
 import { registerDemo } from './demo_command.js';
+import { registerPredict } from './predict_command.js';
+import { registerImport } from './import_command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -26,6 +28,8 @@ registerTrain(program);
 registerTest(program);
 registerCompare(program);
 registerDemo(program);
+registerPredict(program);
+registerImport(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`harmofl: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -16,7 +16,7 @@ export interface RunOptions {
   /** Strategy hyper-parameters by key (`alpha`, `mu`, `serverLr`, `moonMu`, `moonTau`); defaults from each strategy. */
   strategyOptions?: Readonly<Record<string, number | undefined>>;
   optimizer?: 'sgd' | 'adam';
-  model?: 'densenet121' | 'unet32' | 'densenet' | 'unet';
+  model?: Architecture;
   features?: number;
   growth?: number;
   blocks?: number[];
@@ -35,16 +35,32 @@ export interface PreparedRun {
   configFor(strategy: string, out: string): TrainConfig;
 }
 
+/** The architectures a run or an import can name: the reference presets and the small models. */
+export const ARCHITECTURES = ['densenet121', 'unet32', 'densenet', 'unet'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+/** Size flags of the small models (`--features`, `--growth`, `--blocks`). */
+export interface ArchitectureFlags {
+  features?: number;
+  growth?: number;
+  blocks?: number[];
+}
+
+/** The model config of an architecture at `inputShape` ([C, H, W]) with `classes` outputs; the small models' defaults live here only. */
+export function architecture(kind: Architecture, flags: ArchitectureFlags, inputShape: [number, number, number], classes: number): ModelConfig {
+  if (kind === 'densenet121') return { ...densenet121(inputShape[1]), inputShape, numClasses: classes };
+  if (kind === 'unet32') return { ...unet32(inputShape[1]), inputShape, outChannels: classes };
+  if (kind === 'densenet')
+    return { kind: 'densenet', inputShape, growthRate: flags.growth ?? 12, blockConfig: flags.blocks ?? [3, 6, 12, 8], numInitFeatures: flags.features ?? 24, bnSize: 4, numClasses: classes };
+  return { kind: 'unet', inputShape, initFeatures: flags.features ?? 8, outChannels: classes };
+}
+
 /** The model a run trains: the reference preset for the task unless the options say otherwise. */
 function modelConfig(o: RunOptions, task: Federation['task'], size: [number, number, number], classes: number): ModelConfig {
   const kind = o.model ?? (task === 'classification' ? 'densenet121' : 'unet32');
   if ((kind.startsWith('densenet') ? 'classification' : 'segmentation') !== task)
     throw new Error(`--model ${kind} does not fit a ${task} federation; use ${task === 'classification' ? 'densenet121 or densenet' : 'unet32 or unet'}`);
-  if (kind === 'densenet121') return { ...densenet121(size[1]), inputShape: size, numClasses: classes };
-  if (kind === 'unet32') return { ...unet32(size[1]), inputShape: size, outChannels: classes };
-  if (kind === 'densenet')
-    return { kind: 'densenet', inputShape: size, growthRate: o.growth ?? 12, blockConfig: o.blocks ?? [3, 6, 12, 8], numInitFeatures: o.features ?? 24, bnSize: 4, numClasses: classes };
-  return { kind: 'unet', inputShape: size, initFeatures: o.features ?? 8, outChannels: classes };
+  return architecture(kind, o, size, classes);
 }
 
 /** Loads and summarizes the federation and resolves the task's defaults (the reference's: SGD 1e-3 batch 128 for classification, Adam 1e-4 batch 16 for segmentation). */

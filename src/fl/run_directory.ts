@@ -8,6 +8,7 @@ import { fromNamedArrays } from '../engine/named_arrays.js';
 import { Rng } from '../engine/rng.js';
 import { createModel, type AmpNormModel } from '../harmofl/create_model.js';
 import { saveModel } from '../harmofl/model_file.js';
+import { saveModelSafetensors } from '../harmofl/model_safetensors.js';
 import { readCheckpoint, writeCheckpoint, type CheckpointHeader } from './checkpoint.js';
 import type { ResumePoint, RoundEvent, RoundReport } from './round_loop.js';
 import type { TrainConfig, TrainSummary } from './train_config.js';
@@ -15,7 +16,7 @@ import type { TrainConfig, TrainSummary } from './train_config.js';
 type Header = CheckpointHeader<TrainConfig, RoundReport | undefined>;
 
 /**
- * A run's folder on the server side: `metrics.jsonl`, `latest.hflm`, `best.hflm`,
+ * A run's folder on the server side: `metrics.jsonl`, `latest` and `best` models (`.hflm`, `.safetensors`),
  * `checkpoint.hflc` (server state only) after every round, `summary.json` at the end. It
  * subscribes to the round loop's events; it never sees client state.
  */
@@ -58,8 +59,11 @@ export class RunDirectory {
     const state = fromNamedArrays(global);
     this.model.params.loadState(state);
     tf.dispose([...state.values()]);
-    await saveModel(this.file('latest.hflm'), this.model);
-    if (report.isBest) await saveModel(this.file('best.hflm'), this.model);
+    // Each model twice: harmofl's file, and safetensors that PyTorch loads into the reference network.
+    for (const name of report.isBest ? ['latest', 'best'] : ['latest']) {
+      await saveModel(this.file(`${name}.hflm`), this.model);
+      await saveModelSafetensors(this.file(`${name}.safetensors`), this.model);
+    }
     const header: Header = { format: 'harmofl-checkpoint', version: 2, round: report.round, best: event.best, config: this.config, task: this.task, sites: [...this.sites] };
     await writeCheckpoint(this.file('checkpoint.hflc'), { header, global, server: event.serverState });
     await appendFile(this.file('metrics.jsonl'), `${JSON.stringify({ ...report, elapsedSeconds: (performance.now() - this.started) / 1000 })}\n`);

@@ -3,6 +3,7 @@ import { fromNamedArrays, toNamedArrays } from '../engine/named_arrays.js';
 import { decodeArraysFile, encodeArraysFile } from '../engine/named_arrays_file.js';
 import type { Rng } from '../engine/rng.js';
 import type { ModelConfig } from '../nn/model.js';
+import { normalizationControl } from '../nn/batch_norm.js';
 import type { AmpNormOptions } from './amp_norm.js';
 import { createModel, type AmpNormModel } from './create_model.js';
 
@@ -17,7 +18,7 @@ interface ModelHeader {
   ampNorm: AmpNormOptions & { frozen: boolean };
 }
 
-/** Encodes a model (config, AmpNorm options and frozen flag, every state entry) as bytes. */
+/** Encodes a model (config, AmpNorm options and frozen flag, every state entry, calibrated BatchNorm statistics if any) as bytes. */
 export function encodeModel(model: AmpNormModel): Uint8Array[] {
   const header: ModelHeader = {
     format: 'harmofl-model',
@@ -25,7 +26,7 @@ export function encodeModel(model: AmpNormModel): Uint8Array[] {
     config: model.config,
     ampNorm: { ...model.inputNorm.options, frozen: model.inputNorm.frozen },
   };
-  return encodeArraysFile(MAGIC, header, toNamedArrays(model.params.state()));
+  return encodeArraysFile(MAGIC, header, { ...toNamedArrays(model.params.state()), ...normalizationControl(model.params).toArrays() });
 }
 
 /** Decodes bytes from `encodeModel` into a new model; `source` names the file in errors. */
@@ -44,5 +45,7 @@ export function decodeModel(bytes: Uint8Array, rng: Rng, source: string): AmpNor
     tf.dispose([...state.values()]);
   }
   model.inputNorm.frozen = frozen;
+  // loadState took the model's own entries; calibrated statistics (when saved) are the others.
+  normalizationControl(model.params).loadArrays(arrays);
   return model;
 }

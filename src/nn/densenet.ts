@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchNorm2d, bnRelu } from './batch_norm.js';
+import { BatchNorm2d, bnRelu, normalizationControl } from './batch_norm.js';
 import { Conv2d, Linear } from './layers.js';
 import { normalizeInput, type DenseNetConfig, type InputNorm, type InputNormFactory, type Model } from './model.js';
 import { ParamStore, Scope } from './params.js';
@@ -83,7 +83,8 @@ export class DenseNet<N extends InputNorm = InputNorm> implements Model {
   /** Pooled features through the projection head (when configured), and the logits read from them. */
   embed(x: tf.Tensor4D, training: boolean): { z: tf.Tensor2D; logits: tf.Tensor2D } {
     let h = tf.tidy(() => tf.maxPool(this.norm0.relu(this.conv0.apply(x), training), 3, 2, 1));
-    h = this.affine ? this.layerwiseBlocks(h, training) : this.sharedNormBlocks(h);
+    // The shared-normalization shortcut holds for batch statistics only.
+    h = this.affine || (!training && normalizationControl(this.params).perLayer) ? this.layerwiseBlocks(h, training) : this.sharedNormBlocks(h);
     const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
     const z = this.projection === undefined ? pooled : this.projection[1].apply(tf.relu(this.projection[0].apply(pooled)));
     return { z, logits: this.classifier.apply(z) };

@@ -80,7 +80,7 @@ for (const strategy of STRATEGY_NAMES) {
     assert.equal(summary.metric, 'accuracy');
     assert.ok(Number.isFinite(summary.meanTest) && summary.meanTest >= 0 && summary.meanTest <= 1);
     assert.deepEqual(Object.keys(summary.perSiteTest), ['hospital0', 'hospital1']);
-    assert.deepEqual((await readdir(out)).sort(), ['best.hflm', 'checkpoint.hflc', 'clients', 'latest.hflm', 'metrics.jsonl', 'summary.json']);
+    assert.deepEqual((await readdir(out)).sort(), ['best.hflm', 'best.safetensors', 'checkpoint.hflc', 'clients', 'latest.hflm', 'latest.safetensors', 'metrics.jsonl', 'summary.json']);
     assert.deepEqual((await readdir(path.join(out, 'clients'))).sort(), ['hospital0', 'hospital1'], 'each site keeps its own context');
     const lines = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { sites: Record<string, { trainLoss: number }> });
     assert.equal(lines.length, 2);
