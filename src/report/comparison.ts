@@ -1,6 +1,7 @@
 import type { RoundReport } from '../fl/round_loop.js';
 import type { TrainSummary } from '../fl/train_config.js';
 import { meanStd, pairedDifference } from './seed_statistics.js';
+import { esc } from './html.js';
 import { lineChart, type Series } from './svg_chart.js';
 
 /** One strategy's outcome: its summary and its per-round metrics. */
@@ -17,7 +18,6 @@ export interface AmpNormPicture {
 }
 
 const pct = (v: number): string => (v * 100).toFixed(2);
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 interface Row {
   strategy: string;
