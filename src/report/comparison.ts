@@ -2,6 +2,7 @@ import type { RoundReport } from '../fl/round_loop.js';
 import type { TrainSummary } from '../fl/train_config.js';
 import { meanStd, pairedDifference } from './seed_statistics.js';
 import { esc } from './html.js';
+import { predictionsHtml, type TestPredictions } from './predictions.js';
 import { siteCurvesHtml, strategySeries } from './site_curves.js';
 import { lineChart } from './svg_chart.js';
 
@@ -114,8 +115,8 @@ export function comparisonMarkdown(results: StrategyResult[], sites: string[], s
   return lines.join('\n');
 }
 
-/** `report.html`: the same table, SVG convergence plots (mean and per site), and AmpNorm pictures. */
-export function comparisonHtml(results: StrategyResult[], sites: string[], pictures: AmpNormPicture[], seedRuns?: SeedRuns): string {
+/** `report.html`: the same table, SVG convergence plots (mean and per site), each strategy's test predictions and AmpNorm pictures. */
+export function comparisonHtml(results: StrategyResult[], sites: string[], pictures: AmpNormPicture[], seedRuns?: SeedRuns, predictions: ReadonlyMap<string, TestPredictions> = new Map()): string {
   const table = rows(results, sites);
   const best = bests(table, sites.length);
   const metric = results[0]!.summary.metric;
@@ -134,7 +135,7 @@ ${seedRows(seedRuns!).map((r) => `<tr><td>${esc(r.strategy)}</td><td>${r.seeds}<
           .join('')}</div>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>harmofl comparison</title>
-<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th:first-child,td:first-child{text-align:left}.pics{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;text-align:center}img{width:128px;height:128px;image-rendering:pixelated;margin:2px}.row{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}.grid{display:grid;gap:8px}</style>
+<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th:first-child,td:first-child{text-align:left}.pics{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;text-align:center}img{width:128px;height:128px;image-rendering:pixelated;margin:2px}.row{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}.grid{display:grid;gap:8px}.swatch{display:inline-block;width:16px;height:5px;margin:0 4px 2px 10px}table.masks td{padding:4px}table.masks img{width:160px;height:160px}.confusion td{text-align:center;min-width:4em}.confusion-sites{margin-top:8px;font-size:90%}</style>
 </head><body>
 <h1>Comparison: ${esc(results.map((r) => r.summary.strategy).join(', '))}</h1>
 <p>Test ${metric} (%) at each run's best round (by mean validation ${metric}); mean ± standard deviation across sites; best per column in bold.</p>
@@ -146,6 +147,7 @@ ${seedTable}
 <div class="row">${chart('meanVal', `mean validation ${metric}`)}
 ${chart('meanTest', `mean test ${metric}`)}</div>
 ${siteCurvesHtml(results, sites, seedRuns)}
+${predictionsHtml(predictions)}
 ${pics}
 </body></html>
 `;
