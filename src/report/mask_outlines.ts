@@ -27,17 +27,20 @@ const BOTH: Rgb = [255, 225, 0];
 const css = (c: Rgb): string => `rgb(${c.join(',')})`;
 
 /**
- * The image with the outlines of both masks drawn on it, as a PNG data URI. The image is enlarged
- * (nearest neighbour, by a whole factor, to at least `minSide` pixels) before the outlines are
- * drawn, so that lines stay thin beside small structures; intensities are stretched to the
- * image's own range, as MRI and pathology images have no common display scale.
+ * The image with the outlines of both masks drawn on it, as a PNG data URI of about `side`
+ * pixels on its longer side: small images are enlarged by a whole factor (nearest neighbour)
+ * before the outlines are drawn, so lines stay thin beside small structures, and large ones
+ * reduced. Intensities are stretched to the image's own range, as MRI and pathology images
+ * have no common display scale.
  */
-export function outlineOverlay(example: MaskExample, minSide = 160): string {
+export function outlineOverlay(example: MaskExample, side = 128): string {
   const { image, truth, predicted } = example;
   const { height: h, width: w, channels: c } = image;
-  const k = Math.max(1, Math.ceil(minSide / Math.max(h, w)));
-  const [H, W] = [h * k, w * k];
-  const radius = k >= 4 ? 2 : 1;
+  const longer = Math.max(h, w);
+  const f = longer <= side ? Math.ceil(side / longer) : side / longer;
+  const [H, W] = [Math.round(h * f), Math.round(w * f)];
+  const source = (Y: number, X: number): number => Math.min(h - 1, Math.floor(Y / f)) * w + Math.min(w - 1, Math.floor(X / f));
+  const radius = f >= 4 ? 2 : 1;
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const v of image.data) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
@@ -45,8 +48,7 @@ export function outlineOverlay(example: MaskExample, minSide = 160): string {
   // Inside edge of a mask: a foreground pixel with a differently labelled pixel within `radius`.
   // Outside the image counts as background, so a mask that fills the image is still outlined.
   const onEdge = (mask: Uint8Array, Y: number, X: number): boolean => {
-    const at = (y: number, x: number): number =>
-      y >= 0 && y < H && x >= 0 && x < W ? mask[Math.floor(y / k) * w + Math.floor(x / k)]! : 0;
+    const at = (y: number, x: number): number => (y >= 0 && y < H && x >= 0 && x < W ? mask[source(y, x)]! : 0);
     const label = at(Y, X);
     if (label === 0) return false;
     for (let d = 1; d <= radius; d++) {
@@ -63,7 +65,7 @@ export function outlineOverlay(example: MaskExample, minSide = 160): string {
   const out = new Uint8Array(H * W * 3);
   for (let Y = 0; Y < H; Y++) {
     for (let X = 0; X < W; X++) {
-      const src = (Math.floor(Y / k) * w + Math.floor(X / k)) * c;
+      const src = source(Y, X) * c;
       const [t, p] = [onEdge(truth, Y, X), onEdge(predicted, Y, X)];
       const color: readonly number[] =
         t && p ? BOTH : t ? TRUTH : p ? PREDICTED : [0, 1, 2].map((ch) => stretch(image.data[src + Math.min(ch, c - 1)]!));
@@ -73,28 +75,29 @@ export function outlineOverlay(example: MaskExample, minSide = 160): string {
   return pngDataUri(out, H, W, 3);
 }
 
-/** A table of test images, a row per site and image, a column per strategy, each with both outlines and its Dice. */
+/** A row per site; for each of its first test images, one picture per strategy side by side, each with both outlines and its Dice. */
 export function outlinesHtml(masks: ReadonlyMap<string, readonly SiteMasks[]>): string {
   const strategies = [...masks.keys()];
   const first = masks.get(strategies[0]!) ?? [];
+  const images = Math.max(0, ...first.map((s) => s.examples.length));
   const cell = (strategy: string, site: string, index: number): string => {
     const example = masks
       .get(strategy)
       ?.find((s) => s.site === site)
       ?.examples.find((e) => e.index === index);
     if (example === undefined) return '<td></td>';
-    return `<td><figure><img src="${outlineOverlay(example)}" alt="${esc(`${strategy}, ${site} test image ${index}`)}"><figcaption>Dice ${(example.dice * 100).toFixed(1)}%</figcaption></figure></td>`;
+    return `<td${index > 0 && strategy === strategies[0] ? ' class="group"' : ''}><figure><img src="${outlineOverlay(example)}" alt="${esc(`${strategy}, ${site} test image ${index}`)}"><figcaption>Dice ${(example.dice * 100).toFixed(1)}%</figcaption></figure></td>`;
   };
   const swatch = (c: Rgb, label: string): string => `<span class="swatch" style="background:${css(c)}"></span>${label}`;
-  const rows = first.flatMap(({ site, examples }) =>
-    examples.map(
-      (e) =>
-        `<tr><th>${esc(site)}<br><small>test image ${e.index}</small></th>${strategies.map((s) => cell(s, site, e.index)).join('')}</tr>`,
-    ),
+  const indices = Array.from({ length: images }, (_, i) => i);
+  const head = `<tr><th rowspan="2">site</th>${indices.map((i) => `<th colspan="${strategies.length}"${i > 0 ? ' class="group"' : ''}>test image ${i}</th>`).join('')}</tr>
+<tr>${indices.map((i) => strategies.map((s, k) => `<th${i > 0 && k === 0 ? ' class="group"' : ''}>${esc(s)}</th>`).join('')).join('')}</tr>`;
+  const rows = first.map(
+    ({ site }) => `<tr><th>${esc(site)}</th>${indices.map((i) => strategies.map((s) => cell(s, site, i)).join('')).join('')}</tr>`,
   );
   return `<h2>Test images: predicted and true masks</h2>
-<p class="legend">Outlines: ${swatch(TRUTH, 'true mask')} ${swatch(PREDICTED, 'predicted by the strategy')} ${swatch(BOTH, 'both agree')}. Each strategy's best model, with its batch statistics as in testing; under each, the test metric (Dice, background included) on that image.</p>
-<table class="masks"><tr><th></th>${strategies.map((s) => `<th>${esc(s)}</th>`).join('')}</tr>
+<p class="legend">Outlines: ${swatch(TRUTH, 'true mask')} ${swatch(PREDICTED, 'predicted')} ${swatch(BOTH, 'both')}. Each strategy's best model on the first test images of each site, with batch statistics as in testing; under each, the test metric (Dice, background included) on that image.</p>
+<table class="masks">${head}
 ${rows.join('\n')}
 </table>`;
 }

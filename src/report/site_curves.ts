@@ -42,5 +42,6 @@ export function siteCurvesHtml(results: readonly StrategyResult[], sites: readon
       false,
     );
   return `<h3>Per site</h3>
+<p class="legend">Each site's own validation and test ${metric} per round; colours as in the plots above.</p>
 <div class="grid" style="grid-template-columns:repeat(${Math.min(sites.length, 4)},300px)">${sites.map((s) => `<div title="${esc(s)}">${chart(s, 'val')}${chart(s, 'test')}</div>`).join('')}</div>`;
 }
