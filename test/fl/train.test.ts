@@ -201,7 +201,7 @@ test('compare runs strategies on the same federation and writes report.md and a 
   assert.match(md, /\| strategy \| hospital0 \| hospital1 \| mean ± std \|/);
   assert.equal((md.match(/\*\*/g) ?? []).length, 2 * 3, 'one best marked per column');
   const page = await readFile(html, 'utf8');
-  assert.equal((page.match(/<svg /g) ?? []).length, 2, 'validation and test convergence plots');
+  assert.equal((page.match(/<svg /g) ?? []).length, 2 + 2 * 2, 'mean validation and test convergence plots, then both per site');
   assert.equal((page.match(/src="data:image\/png;base64,/g) ?? []).length, 2 * 2, 'before and after per site');
   assert.doesNotMatch(page, /(src|href)="(http|\/)/, 'no external resources');
 });
