@@ -40,25 +40,20 @@ export function outlineOverlay(example: MaskExample, side = 128): string {
   const f = longer <= side ? Math.ceil(side / longer) : side / longer;
   const [H, W] = [Math.round(h * f), Math.round(w * f)];
   const source = (Y: number, X: number): number => Math.min(h - 1, Math.floor(Y / f)) * w + Math.min(w - 1, Math.floor(X / f));
-  const radius = f >= 4 ? 2 : 1;
+  // The truth's line is drawn thicker than the prediction's: it is what to read the prediction against.
+  const truthWidth = f >= 3 ? 2 : 1;
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const v of image.data) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
   const stretch = (v: number): number => (hi > lo ? Math.round(((v - lo) / (hi - lo)) * 255) : 128);
   // Inside edge of a mask: a foreground pixel with a differently labelled pixel within `radius`.
   // Outside the image counts as background, so a mask that fills the image is still outlined.
-  const onEdge = (mask: Uint8Array, Y: number, X: number): boolean => {
+  const onEdge = (mask: Uint8Array, Y: number, X: number, radius: number): boolean => {
     const at = (y: number, x: number): number => (y >= 0 && y < H && x >= 0 && x < W ? mask[source(y, x)]! : 0);
     const label = at(Y, X);
     if (label === 0) return false;
     for (let d = 1; d <= radius; d++) {
-      for (const [y, x] of [
-        [Y - d, X],
-        [Y + d, X],
-        [Y, X - d],
-        [Y, X + d],
-      ] as const)
-        if (at(y, x) !== label) return true;
+      if (at(Y - d, X) !== label || at(Y + d, X) !== label || at(Y, X - d) !== label || at(Y, X + d) !== label) return true;
     }
     return false;
   };
@@ -66,7 +61,7 @@ export function outlineOverlay(example: MaskExample, side = 128): string {
   for (let Y = 0; Y < H; Y++) {
     for (let X = 0; X < W; X++) {
       const src = source(Y, X) * c;
-      const [t, p] = [onEdge(truth, Y, X), onEdge(predicted, Y, X)];
+      const [t, p] = [onEdge(truth, Y, X, truthWidth), onEdge(predicted, Y, X, 1)];
       const color: readonly number[] =
         t && p ? BOTH : t ? TRUTH : p ? PREDICTED : [0, 1, 2].map((ch) => stretch(image.data[src + Math.min(ch, c - 1)]!));
       out.set(color, (Y * W + X) * 3);
