@@ -6,15 +6,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { writeSyntheticFederations } from '../../src/data/synthetic.js';
-import { initBackend } from '../../src/engine/node_backend.js';
 import { WorkerPool } from '../../src/engine/worker_pool.js';
 import { compareStrategies } from '../../src/experiment/compare.js';
 import { siteEntriesOf } from '../../src/experiment/evaluate.js';
 import { prepareRun, type RunOptions } from '../../src/experiment/prepare.js';
-import { SIMULATION_TASKS } from '../../src/fl/simulate.js';
 import type { SimulationTasks } from '../../src/fl/simulation_tasks.js';
 import { predictTestSplits, type TestPredictions } from '../../src/report/predictions.js';
+import { tinyFederations } from '../fl/tiny_federation.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // Debian's build, without the network services a first start would contact.
@@ -34,20 +32,8 @@ let pool: WorkerPool<SimulationTasks>;
 const shots = await mkdtemp(path.join(tmpdir(), 'harmofl-report-shots-'));
 
 before(async () => {
-  await initBackend('wasm');
-  dirs = await writeSyntheticFederations(await mkdtemp(path.join(tmpdir(), 'harmofl-report-')), {
-    sites: 2,
-    patchesPerSite: 40,
-    patchSize: 16,
-    casesPerSite: 1,
-    volumeSize: 16,
-    slices: 6,
-    imagesPerSite: 12,
-    imageSize: 16,
-    seed: 1,
-  });
-  pool = new WorkerPool<SimulationTasks>(2, SIMULATION_TASKS, 'wasm');
-  await pool.ready();
+  // Enough test images for a confusion matrix with both classes, and two mask pictures per site.
+  ({ dirs, pool } = await tinyFederations('harmofl-report-', { patchesPerSite: 40, imagesPerSite: 12 }));
 });
 
 after(async () => {
