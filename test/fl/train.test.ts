@@ -261,5 +261,5 @@ test('compare --seeds runs every strategy once per seed and reports mean ± std 
   assert.match(ci!, /^[+-]\d+\.\d\d \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\]$/);
   assert.match(md, /\| fedavg \| 3 \| [\d.]+ ± [\d.]+ \|  \|/, 'no difference of FedAvg to itself');
   const page = await readFile(html, 'utf8');
-  assert.equal((page.match(/<polygon /g) ?? []).length, 2 * 2, 'a seed band per strategy in both plots');
+  assert.equal((page.match(/<polygon /g) ?? []).length, 2 * (2 + 2 * 2), 'a seed band per strategy in every plot, mean and per site');
 });
