@@ -64,6 +64,6 @@ export function confusionHtml(classes: ReadonlyMap<string, readonly SiteClasses[
     return `<figure class="confusion-block"><figcaption><strong>${esc(strategy)}</strong>: ${(accuracy(pooled) * 100).toFixed(1)}% of ${total} test images</figcaption>${pooledTable(pooled)}${siteTable(sites, numClasses)}</figure>`;
   });
   return `<h2>Confusion matrices (test split, all sites pooled)</h2>
-<p class="legend">Rows: true class; columns: predicted class; shading: share of the row (blue on the diagonal, right; red off it, wrong). Below each, every site's counts as true→predicted. Each strategy's best model, with its batch statistics as in testing.</p>
+<p class="legend">Rows: true class; columns: predicted class; shading: share of the row (blue on the diagonal, right; red off it, wrong). Below each, every site's counts as true→predicted. Each strategy's best model (its first seed's), with batch statistics as in testing.</p>
 <div class="row">${blocks.join('')}</div>`;
 }

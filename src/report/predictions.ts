@@ -5,9 +5,8 @@ import { Rng } from '../engine/rng.js';
 import { batches } from '../fl/batches.js';
 import { ModelCache } from '../fl/model_cache.js';
 import { loadModel } from '../harmofl/model_file.js';
-import { diceCoefficient } from '../losses/dice.js';
 import { confusionHtml, type SiteClasses } from './confusion.js';
-import { outlinesHtml, type SiteMasks } from './mask_outlines.js';
+import { imageDice, outlinesHtml, type SiteMasks } from './mask_outlines.js';
 
 /** What a model predicted on every site's test split: every class, or the first images' masks. */
 export type TestPredictions =
@@ -38,21 +37,12 @@ export async function predictTestSplits(
       const model = models.get('report', ref, { ...state, ...siteEntries.get(site.name) }, true);
       const wanted = fed.task === 'classification' ? site.test.size : Math.min(examples, site.test.size);
       const predicted: Array<number | Uint8Array> = [];
-      const dice: number[] = [];
       for await (const b of batches(site.test, fed, batch)) {
-        const logits = tf.tidy(() => model.forward(b.x, false));
-        const values = tf.tidy(() => tf.argMax(logits, -1)).dataSync();
+        const labels = tf.tidy(() => tf.argMax(model.forward(b.x, false), -1));
+        const values = labels.dataSync();
+        tf.dispose([labels, b.x, b.y]);
         const per = values.length / b.size;
-        for (let i = 0; i < b.size; i++) {
-          if (per === 1) predicted.push(values[i]!);
-          else {
-            predicted.push(Uint8Array.from(values.subarray(i * per, (i + 1) * per)));
-            const [one, truth] = [tf.slice(logits, i, 1) as tf.Tensor4D, tf.slice(b.y, i, 1) as tf.Tensor3D];
-            dice.push(diceCoefficient(one, truth));
-            tf.dispose([one, truth]);
-          }
-        }
-        tf.dispose([logits, b.x, b.y]);
+        for (let i = 0; i < b.size; i++) predicted.push(per === 1 ? values[i]! : Uint8Array.from(values.subarray(i * per, (i + 1) * per)));
         if (predicted.length >= wanted) break;
       }
       if (fed.task === 'classification') {
@@ -69,7 +59,7 @@ export async function predictTestSplits(
             image: s.image,
             truth: s.label as Uint8Array,
             predicted: predicted[i] as Uint8Array,
-            dice: dice[i]!,
+            dice: imageDice(s.label as Uint8Array, predicted[i] as Uint8Array, fed.numClasses),
           })),
         });
       }
