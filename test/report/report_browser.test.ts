@@ -68,25 +68,24 @@ const MEASURE = `(async () => {
 
 /** Opens `html` in headless Chromium (a fresh profile), reads what rendered, and saves a full-page screenshot to `shot`. */
 async function render(html: string, shot: string): Promise<Rendered> {
-  assert.ok(
-    existsSync(CHROMIUM),
-    `${CHROMIUM} is missing: the report test needs Debian's Chromium (as root: apt-get update && apt-get install -y chromium; .ci/run does this in CI)`,
-  );
   const profile = await mkdtemp(path.join(tmpdir(), 'harmofl-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    viewport: { width: 1280, height: 900 },
-  });
   try {
-    const page = await context.newPage();
-    await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
-    const rendered = (await page.evaluate(MEASURE)) as Rendered;
-    await page.screenshot({ path: shot, fullPage: true });
-    return rendered;
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1280, height: 900 },
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
+      const rendered = (await page.evaluate(MEASURE)) as Rendered;
+      await page.screenshot({ path: shot, fullPage: true });
+      return rendered;
+    } finally {
+      await context.close();
+    }
   } finally {
-    await context.close();
     await rm(profile, { recursive: true, force: true });
   }
 }
@@ -99,6 +98,11 @@ async function compareAndRender(
   shot: string,
   seeds?: number[],
 ): Promise<{ rendered: Rendered; out: string }> {
+  // Fails (never skips) before training when the browser is missing.
+  assert.ok(
+    existsSync(CHROMIUM),
+    `${CHROMIUM} is missing: the report test needs Debian's Chromium (as root: apt-get update && apt-get install -y chromium; .ci/run does this in CI)`,
+  );
   const out = await mkdtemp(path.join(tmpdir(), 'harmofl-report-run-'));
   const prepared = await prepareRun({ data, rounds: 2, batch: 4, ...options });
   const { html } = await compareStrategies(prepared, strategies, out, pool, seeds === undefined ? {} : { seeds });
