@@ -7,6 +7,8 @@ import type { SimulationTasks } from '../fl/simulation_tasks.js';
 import { strategyNamed } from '../fl/strategies/index.js';
 import { ampNormPictures } from '../report/ampnorm_pictures.js';
 import { comparisonHtml, comparisonMarkdown, type SeedRuns, type StrategyResult } from '../report/comparison.js';
+import { predictTestSplits, type TestPredictions } from '../report/predictions.js';
+import { siteEntriesOf } from './evaluate.js';
 import type { PreparedRun } from './prepare.js';
 import { train, type EventListener } from './train.js';
 
@@ -48,9 +50,15 @@ export async function compareStrategies(
   const sites = prepared.fed.sites.map((s) => s.name);
   const amp = strategies.find((s) => strategyNamed(s).model.ampNorm === true);
   const pictures = amp === undefined ? [] : await ampNormPictures(path.join(results[strategies.indexOf(amp)]!.summary.config.out, 'best.hflm'), prepared.fed);
+  // The first seed's best models, as for the AmpNorm pictures.
+  const predictions = new Map<string, TestPredictions>();
+  for (const r of results) {
+    const model = path.join(r.summary.config.out, 'best.hflm');
+    predictions.set(r.summary.strategy, await predictTestSplits(model, prepared.fed, r.summary.config.batch, await siteEntriesOf(model, sites)));
+  }
   const encode = (text: string): Uint8Array[] => [new TextEncoder().encode(text)];
   await writeFileAtomic(path.join(out, 'report.md'), encode(comparisonMarkdown(results, sites, seedRuns)));
   const html = path.join(out, 'report.html');
-  await writeFileAtomic(html, encode(comparisonHtml(results, sites, pictures, seedRuns)));
+  await writeFileAtomic(html, encode(comparisonHtml(results, sites, pictures, seedRuns, predictions)));
   return { html, results, seedRuns };
 }

@@ -1,15 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { encode as encodePng } from 'fast-png';
 import type { Federation } from '../data/manifest.js';
 import { Rng } from '../engine/rng.js';
 import { loadModel } from '../harmofl/model_file.js';
 import type { AmpNormPicture } from './comparison.js';
+import { pngDataUri } from './png.js';
 
 /** An H x W x C float image in stored units as a PNG data URI (clamped to 0..255). */
 function dataUri(data: ArrayLike<number>, height: number, width: number, channels: number, scale: number): string {
   const bytes = Uint8Array.from({ length: height * width * channels }, (_, i) => Math.max(0, Math.min(255, Math.round(data[i]! * scale))));
-  const png = encodePng({ width, height, data: bytes, channels: channels === 1 ? 1 : 3, depth: 8 });
-  return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
+  return pngDataUri(bytes, height, width, channels === 1 ? 1 : 3);
 }
 
 /** One test image per site, before and after the AmpNorm of the model saved in `modelFile`. */

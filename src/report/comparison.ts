@@ -1,7 +1,10 @@
 import type { RoundReport } from '../fl/round_loop.js';
 import type { TrainSummary } from '../fl/train_config.js';
 import { meanStd, pairedDifference } from './seed_statistics.js';
-import { lineChart, type Series } from './svg_chart.js';
+import { esc } from './html.js';
+import { predictionsHtml, type TestPredictions } from './predictions.js';
+import { siteCurvesHtml, strategySeries } from './site_curves.js';
+import { lineChart } from './svg_chart.js';
 
 /** One strategy's outcome: its summary and its per-round metrics. */
 export interface StrategyResult {
@@ -17,7 +20,6 @@ export interface AmpNormPicture {
 }
 
 const pct = (v: number): string => (v * 100).toFixed(2);
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 interface Row {
   strategy: string;
@@ -113,21 +115,14 @@ export function comparisonMarkdown(results: StrategyResult[], sites: string[], s
   return lines.join('\n');
 }
 
-/** `report.html`: the same table, SVG convergence plots of mean validation and test metric, and AmpNorm pictures. */
-export function comparisonHtml(results: StrategyResult[], sites: string[], pictures: AmpNormPicture[], seedRuns?: SeedRuns): string {
+/** `report.html`: the same table, SVG convergence plots (mean and per site), each strategy's test predictions and AmpNorm pictures. */
+export function comparisonHtml(results: StrategyResult[], sites: string[], pictures: AmpNormPicture[], seedRuns?: SeedRuns, predictions: ReadonlyMap<string, TestPredictions> = new Map()): string {
   const table = rows(results, sites);
   const best = bests(table, sites.length);
   const metric = results[0]!.summary.metric;
   const cell = (v: string, isBest: boolean): string => `<td>${isBest ? `<strong>${v}</strong>` : v}</td>`;
   // With several seeds each line is the mean over seeds and the band their range.
-  const series = (key: 'meanVal' | 'meanTest'): Series[] =>
-    results.map((r) => {
-      const runs = seedRuns?.get(r.summary.strategy) ?? [r];
-      const at = (i: number): number[] => runs.map((run) => run.rounds[i]![key] * 100);
-      const points = r.rounds.map((x, i): [number, number] => [x.round + 1, meanStd(at(i)).mean]);
-      return runs.length < 2 ? { name: r.summary.strategy, points } : { name: r.summary.strategy, points, band: r.rounds.map((x, i): [number, number, number] => [x.round + 1, Math.min(...at(i)), Math.max(...at(i))]) };
-    });
-  const chart = (key: 'meanVal' | 'meanTest', title: string): string => lineChart(title, 'round', `${metric} %`, series(key));
+  const chart = (key: 'meanVal' | 'meanTest', title: string): string => lineChart(title, 'round', `${metric} %`, strategySeries(results, seedRuns, (r) => r[key]));
   const seedTable = seedMarkdown(seedRuns, metric).length === 0 ? '' : `<h2>Across seeds</h2><p>Mean test ${metric} (%) over sites, then mean ± standard deviation over seeds; against FedAvg, the mean paired difference (same seed) with its 95% t interval (an interval containing 0 is no evidence of a difference). The convergence plots draw the mean over seeds and shade their range.</p>
 <table><tr><th>strategy</th><th>seeds</th><th>mean ± std</th><th>vs fedavg [95% CI]</th></tr>
 ${seedRows(seedRuns!).map((r) => `<tr><td>${esc(r.strategy)}</td><td>${r.seeds}</td><td>${pct(r.mean)} ± ${pct(r.std)}</td><td>${r.vsBaseline === undefined ? '' : interval(r.vsBaseline)}</td></tr>`).join('\n')}
@@ -140,7 +135,7 @@ ${seedRows(seedRuns!).map((r) => `<tr><td>${esc(r.strategy)}</td><td>${r.seeds}<
           .join('')}</div>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>harmofl comparison</title>
-<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th:first-child,td:first-child{text-align:left}.pics{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;text-align:center}img{width:128px;height:128px;image-rendering:pixelated;margin:2px}</style>
+<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th:first-child,td:first-child{text-align:left}.pics{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;text-align:center}img{width:128px;height:128px;image-rendering:pixelated;margin:2px}.row{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}.grid{display:grid;gap:8px}.swatch{display:inline-block;width:16px;height:5px;margin:0 4px 2px 10px}table.masks td{padding:4px}table.masks img{width:auto;height:auto}.masks .group{border-left:3px solid #888}.masks th,.confusion th{text-align:center}.confusion td{text-align:center;min-width:4em}.confusion-sites{margin-top:8px;font-size:90%}</style>
 </head><body>
 <h1>Comparison: ${esc(results.map((r) => r.summary.strategy).join(', '))}</h1>
 <p>Test ${metric} (%) at each run's best round (by mean validation ${metric}); mean ± standard deviation across sites; best per column in bold.</p>
@@ -149,8 +144,10 @@ ${table.map((r, i) => `<tr><td>${esc(r.strategy)}</td>${r.perSite.map((v, c) => 
 </table>
 ${seedTable}
 <h2>Convergence</h2>
-${chart('meanVal', `mean validation ${metric}`)}
-${chart('meanTest', `mean test ${metric}`)}
+<div class="row">${chart('meanVal', `mean validation ${metric}`)}
+${chart('meanTest', `mean test ${metric}`)}</div>
+${siteCurvesHtml(results, sites, seedRuns)}
+${predictionsHtml(predictions)}
 ${pics}
 </body></html>
 `;

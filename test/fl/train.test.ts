@@ -6,36 +6,22 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { initBackend } from '../../src/engine/node_backend.js';
 import { WorkerPool } from '../../src/engine/worker_pool.js';
-import { writeSyntheticFederations } from '../../src/data/synthetic.js';
 import { loadFederation } from '../../src/data/federation.js';
-import { SIMULATION_TASKS, simulate } from '../../src/fl/simulate.js';
+import { simulate } from '../../src/fl/simulate.js';
 import type { SimulationTasks } from '../../src/fl/simulation_tasks.js';
 import { resolveOptions, STRATEGY_NAMES, strategyNamed } from '../../src/fl/strategies/index.js';
 import type { TrainConfig, TrainSummary } from '../../src/fl/train_config.js';
 import { readCheckpoint } from '../../src/fl/checkpoint.js';
 import { ClientStore } from '../../src/fl/client_store.js';
 import { entriesUnder } from '../../src/fl/client_context.js';
+import { tinyFederations } from './tiny_federation.js';
 
 let dirs: Record<'camelyon' | 'prostate' | 'nuclei', string>;
 let pool: WorkerPool<SimulationTasks>;
 
 before(async () => {
-  await initBackend('wasm');
-  dirs = await writeSyntheticFederations(await mkdtemp(path.join(tmpdir(), 'harmofl-fl-')), {
-    sites: 2,
-    patchesPerSite: 12,
-    patchSize: 16,
-    casesPerSite: 1,
-    volumeSize: 16,
-    slices: 6,
-    imagesPerSite: 8,
-    imageSize: 16,
-    seed: 1,
-  });
-  pool = new WorkerPool<SimulationTasks>(2, SIMULATION_TASKS, 'wasm');
-  await pool.ready();
+  ({ dirs, pool } = await tinyFederations('harmofl-fl-'));
 });
 
 after(async () => {
@@ -201,7 +187,7 @@ test('compare runs strategies on the same federation and writes report.md and a 
   assert.match(md, /\| strategy \| hospital0 \| hospital1 \| mean ± std \|/);
   assert.equal((md.match(/\*\*/g) ?? []).length, 2 * 3, 'one best marked per column');
   const page = await readFile(html, 'utf8');
-  assert.equal((page.match(/<svg /g) ?? []).length, 2, 'validation and test convergence plots');
+  assert.equal((page.match(/<svg /g) ?? []).length, 2 + 2 * 2, 'mean validation and test convergence plots, then both per site');
   assert.equal((page.match(/src="data:image\/png;base64,/g) ?? []).length, 2 * 2, 'before and after per site');
   assert.doesNotMatch(page, /(src|href)="(http|\/)/, 'no external resources');
 });
@@ -275,5 +261,5 @@ test('compare --seeds runs every strategy once per seed and reports mean ± std 
   assert.match(ci!, /^[+-]\d+\.\d\d \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\]$/);
   assert.match(md, /\| fedavg \| 3 \| [\d.]+ ± [\d.]+ \|  \|/, 'no difference of FedAvg to itself');
   const page = await readFile(html, 'utf8');
-  assert.equal((page.match(/<polygon /g) ?? []).length, 2 * 2, 'a seed band per strategy in both plots');
+  assert.equal((page.match(/<polygon /g) ?? []).length, 2 * (2 + 2 * 2), 'a seed band per strategy in every plot, mean and per site');
 });
