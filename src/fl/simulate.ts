@@ -9,7 +9,7 @@ import { RunDirectory } from './run_directory.js';
 import { SimulationGrid } from './simulation_grid.js';
 import type { SimulationTasks } from './simulation_tasks.js';
 import { strategyNamed } from './strategies/index.js';
-import type { TrainConfig, TrainSummary } from './train_config.js';
+import { runSpecOfConfig, type TrainConfig, type TrainSummary } from './train_config.js';
 
 /** URL of the simulation's task table, for `new WorkerPool(n, SIMULATION_TASKS)`. */
 export const SIMULATION_TASKS = new URL('./simulation_tasks.js', import.meta.url);
@@ -20,7 +20,12 @@ export const SIMULATION_TASKS = new URL('./simulation_tasks.js', import.meta.url
  * Yields the loop's events; returns the run's summary. Any failed site fails the run (in
  * simulation a failure is a bug or bad data, not a network fault).
  */
-export async function* simulate(config: TrainConfig, fed: Federation, pool: WorkerPool<SimulationTasks>, options: { resume?: boolean } = {}): AsyncGenerator<FederationEvent, TrainSummary> {
+export async function* simulate(
+  config: TrainConfig,
+  fed: Federation,
+  pool: WorkerPool<SimulationTasks>,
+  options: { resume?: boolean } = {},
+): AsyncGenerator<FederationEvent, TrainSummary> {
   const sites = fed.sites.map((s) => s.name);
   const model = createModel(config.model.config, new Rng(config.seed), config.model.amp);
   const initial = toNamedArrays(model.params.state());
@@ -41,7 +46,7 @@ export async function* simulate(config: TrainConfig, fed: Federation, pool: Work
   const run = runFederation({
     strategy,
     grid,
-    spec: { strategy: config.strategy, options: config.options, model: config.model, optimizer: config.optimizer, epochs: config.localEpochs, batch: config.batch, augment: config.augment },
+    spec: runSpecOfConfig(config),
     rounds: config.rounds,
     seed: config.seed,
     initial,
@@ -53,7 +58,8 @@ export async function* simulate(config: TrainConfig, fed: Federation, pool: Work
     const event = next.value;
     if (event.type === 'round') {
       const failures = event.report.failures ?? [];
-      if (failures.length > 0) throw new Error(`round ${event.report.round + 1}: ${failures.map((f) => `${f.site}: ${f.reason}`).join('; ')}`);
+      if (failures.length > 0)
+        throw new Error(`round ${event.report.round + 1}: ${failures.map((f) => `${f.site}: ${f.reason}`).join('; ')}`);
       await directory.record(event);
     }
     yield event;

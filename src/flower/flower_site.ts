@@ -1,0 +1,56 @@
+import type { Federation } from '../data/manifest.js';
+import { Rng } from '../engine/rng.js';
+import { createClientApp } from '../fl/client_app.js';
+import { ClientStore } from '../fl/client_store.js';
+import { siteSeed } from '../fl/round_loop.js';
+import type { RunSpec } from '../fl/run_spec.js';
+import { siteOf } from '../fl/site_data.js';
+import { createModel } from '../harmofl/create_model.js';
+import type { FlowerMessage } from './message_tree.js';
+import { instructionOf, replyOf, TorchStateCodec } from './translate.js';
+
+/** One hospital's side of a Flower run: Flower messages in, the site's client app, Flower replies out. */
+export interface FlowerSite {
+  readonly site: string;
+  /** Answers a train or evaluate message (throws FlowerMessageError on one harmofl cannot act on). */
+  handle(message: FlowerMessage): Promise<FlowerMessage>;
+  dispose(): void;
+}
+
+/** Where a site's Flower run comes from: its federation folder, its name, the run spec built from its options, and its seed. */
+export interface FlowerSiteOptions {
+  fed: Federation;
+  dataDir: string;
+  site: string;
+  spec: RunSpec;
+  seed: number;
+  /** The site's own state between rounds (ClientStore folder). */
+  stateDir: string;
+}
+
+/**
+ * Opens a site: its data, the same client app as in simulation, its state folder. Seeds follow
+ * the simulation's (seed, round, site index), so a Flower run draws what `harmofl train` draws.
+ */
+export async function openFlowerSite(o: FlowerSiteOptions): Promise<FlowerSite> {
+  const data = siteOf(o.fed, o.site, o.dataDir);
+  const index = o.fed.sites.indexOf(data);
+  const app = createClientApp(data, o.fed);
+  const store = await ClientStore.open(o.site, o.stateDir);
+  const model = createModel(o.spec.model.config, new Rng(o.seed), o.spec.model.amp);
+  const codec = new TorchStateCodec(model);
+  const run = { spec: o.spec, seedFor: (round: number) => siteSeed(o.seed, round, index) };
+  return {
+    site: o.site,
+    async handle(message) {
+      const { instruction, dtypes } = instructionOf(message, codec, run);
+      if (instruction.kind === 'train') {
+        const { reply, context } = await app.fit(instruction, store.forFit(instruction.round));
+        await store.save(context);
+        return replyOf(message, reply, codec, dtypes);
+      }
+      return replyOf(message, await app.evaluate(instruction, store.forEvaluate(instruction.round)), codec, dtypes);
+    },
+    dispose: () => model.dispose(),
+  };
+}
