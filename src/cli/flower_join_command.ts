@@ -94,7 +94,7 @@ export function registerFlowerJoin(program: Command): void {
           log,
           onExchange: (r) =>
             log(
-              `${r.type} (round ${r.group || '?'}): pulled ${r.pulledObjects} objects ${(r.pulledBytes / MB).toFixed(3)} MB, pushed ${r.pushedObjects} objects ${(r.pushedBytes / MB).toFixed(3)} MB, ${r.seconds.toFixed(1)} s${r.error ? `, answered with an error: ${r.error}` : ''}`,
+              `${r.type} round ${r.round ?? '?'}: pulled ${r.pulledObjects} objects ${(r.pulledBytes / MB).toFixed(3)} MB, pushed ${r.pushedObjects} objects ${(r.pushedBytes / MB).toFixed(3)} MB, ${r.seconds.toFixed(1)} s${r.error ? `, answered with an error: ${r.error}` : ''}`,
             ),
         });
       } finally {

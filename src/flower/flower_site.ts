@@ -12,8 +12,8 @@ import { instructionOf, replyOf, TorchStateCodec } from './translate.js';
 /** One hospital's side of a Flower run: Flower messages in, the site's client app, Flower replies out. */
 export interface FlowerSite {
   readonly site: string;
-  /** Answers a train or evaluate message (throws FlowerMessageError on one harmofl cannot act on). */
-  handle(message: FlowerMessage): Promise<FlowerMessage>;
+  /** Answers a train or evaluate message, naming its 1-based server round (throws FlowerMessageError on one harmofl cannot act on). */
+  handle(message: FlowerMessage): Promise<{ reply: FlowerMessage; round: number }>;
   dispose(): void;
 }
 
@@ -47,9 +47,12 @@ export async function openFlowerSite(o: FlowerSiteOptions): Promise<FlowerSite> 
       if (instruction.kind === 'train') {
         const { reply, context } = await app.fit(instruction, store.forFit(instruction.round));
         await store.save(context);
-        return replyOf(message, reply, codec, dtypes);
+        return { reply: replyOf(message, reply, codec, dtypes), round: instruction.round + 1 };
       }
-      return replyOf(message, await app.evaluate(instruction, store.forEvaluate(instruction.round)), codec, dtypes);
+      return {
+        reply: replyOf(message, await app.evaluate(instruction, store.forEvaluate(instruction.round)), codec, dtypes),
+        round: instruction.round + 1,
+      };
     },
     dispose: () => model.dispose(),
   };

@@ -12,10 +12,11 @@ import { errorReplyOf } from './replies.js';
  * exponential backoff; errors a user must fix end the loop with a FleetError.
  */
 
-/** What one message round trip cost: its type, round, objects and bytes each way, and seconds. */
+/** What one message round trip cost: its type, server round, objects and bytes each way, and seconds. */
 export interface ExchangeReport {
   type: string;
-  group: string;
+  /** The server round `handle` found in the message (absent when it could not answer). */
+  round?: number;
   pulledObjects: number;
   pulledBytes: number;
   pushedObjects: number;
@@ -24,12 +25,12 @@ export interface ExchangeReport {
   error?: string;
 }
 
-/** Everything the loop needs; `handle` turns an instruction message into its reply (or throws). */
+/** Everything the loop needs; `handle` turns an instruction message into its reply and names its server round (or throws). */
 export interface SuperNodeOptions {
   client: FleetClient;
   endpoint: string;
   key: NodeKey;
-  handle: (message: FlowerMessage) => Promise<FlowerMessage>;
+  handle: (message: FlowerMessage) => Promise<{ reply: FlowerMessage; round: number }>;
   signal: AbortSignal;
   /** Seconds between heartbeats the SuperLink expects (Flower's range: 10 to 1800). */
   heartbeatInterval?: number;
@@ -143,7 +144,6 @@ export async function runSuperNode(o: SuperNodeOptions): Promise<void> {
     const runId = metadata.runId;
     const report: ExchangeReport = {
       type: metadata.messageType,
-      group: metadata.groupId,
       pulledObjects: 0,
       pulledBytes: 0,
       pushedObjects: 0,
@@ -164,7 +164,9 @@ export async function runSuperNode(o: SuperNodeOptions): Promise<void> {
     let reply: FlowerMessage;
     try {
       const instruction = inflateMessage(tree.objectId, contents);
-      reply = await o.handle(instruction);
+      const answer = await o.handle(instruction);
+      reply = answer.reply;
+      report.round = answer.round;
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       report.error = reason;
