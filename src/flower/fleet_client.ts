@@ -112,6 +112,11 @@ export function describeFleetError(e: unknown, rpc: string, endpoint: string): F
     case Code.ResourceExhausted:
     case Code.Unknown:
       return new FleetError(`the SuperLink at ${endpoint} is unreachable (${cause ?? err.rawMessage})`, true);
+    case Code.Canceled:
+      return new FleetError(
+        `the SuperLink at ${endpoint} closed the connection (${err.rawMessage}); if it runs TLS, pass --root-certificates rather than --insecure`,
+        false,
+      );
     case Code.PermissionDenied:
       return new FleetError(`Fleet/${rpc} was refused: ${err.rawMessage} (has the run stopped?)`, true);
     default:

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Federation } from '../data/manifest.js';
 import { Rng } from '../engine/rng.js';
 import { createClientApp } from '../fl/client_app.js';
@@ -24,7 +25,7 @@ export interface FlowerSiteOptions {
   site: string;
   spec: RunSpec;
   seed: number;
-  /** The site's own state between rounds (ClientStore folder). */
+  /** The site's own state between rounds; each Flower run keeps its ClientStore in `run-<run id>` below it. */
   stateDir: string;
 }
 
@@ -36,7 +37,13 @@ export async function openFlowerSite(o: FlowerSiteOptions): Promise<FlowerSite> 
   const data = siteOf(o.fed, o.site, o.dataDir);
   const index = o.fed.sites.indexOf(data);
   const app = createClientApp(data, o.fed);
-  const store = await ClientStore.open(o.site, o.stateDir);
+  // One store per Flower run: a restarted site resumes its run's state, a new run starts afresh.
+  const stores = new Map<bigint, Promise<ClientStore>>();
+  const storeOf = (runId: bigint): Promise<ClientStore> => {
+    let store = stores.get(runId);
+    if (store === undefined) stores.set(runId, (store = ClientStore.open(o.site, path.join(o.stateDir, `run-${runId}`))));
+    return store;
+  };
   const model = createModel(o.spec.model.config, new Rng(o.seed), o.spec.model.amp);
   const codec = new TorchStateCodec(model);
   const run = { spec: o.spec, seedFor: (round: number) => siteSeed(o.seed, round, index) };
@@ -44,6 +51,7 @@ export async function openFlowerSite(o: FlowerSiteOptions): Promise<FlowerSite> 
     site: o.site,
     async handle(message) {
       const { instruction, dtypes } = instructionOf(message, codec, run);
+      const store = await storeOf(message.metadata.runId);
       if (instruction.kind === 'train') {
         const { reply, context } = await app.fit(instruction, store.forFit(instruction.round));
         await store.save(context);

@@ -96,8 +96,9 @@ export function decodeNpy(bytes: Uint8Array, where: string): NpyArray {
     throw new NpyError(
       `${where}: ${dtype} shape [${shape.join(', ')}] needs ${byteLength} data bytes, the .npy holds ${bytes.length - offset}`,
     );
-  // Copy into a fresh, aligned buffer: the data offset inside a chunked message need not be aligned.
-  const raw = bytes.slice(offset, offset + byteLength).buffer;
+  // Copy into a fresh, aligned buffer: the data offset inside a message need not be aligned (and a
+  // Buffer's slice would share its pool).
+  const raw = new Uint8Array(bytes.subarray(offset, offset + byteLength)).buffer;
   const data: NpyData =
     dtype === 'float32'
       ? new Float32Array(raw)

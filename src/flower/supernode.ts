@@ -72,7 +72,7 @@ export async function runSuperNode(o: SuperNodeOptions): Promise<void> {
     while (!signal.aborted) {
       try {
         const out = await call();
-        if (down) log(`SuperLink at ${o.endpoint} reachable again`);
+        if (down) log(`${rpc} went through after retrying`);
         down = false;
         wait = backoff.first;
         return out;
