@@ -77,6 +77,8 @@ export async function runSuperNode(o: SuperNodeOptions): Promise<void> {
         wait = backoff.first;
         return out;
       } catch (e) {
+        // A call cut short by the stop signal is the stop, not a failure.
+        if (signal.aborted) return undefined;
         const err = describeFleetError(e, rpc, o.endpoint);
         if (!err.retryable) throw err;
         if (!down) log(`${err.message}; retrying with backoff`);
