@@ -66,6 +66,7 @@ export async function runSuperNode(o: SuperNodeOptions): Promise<void> {
   let wait = backoff.first;
   let nodeId: bigint | undefined;
   let down = false;
+  const runsSeen = new Set<bigint>();
 
   /** Runs `call`; on a retryable failure waits (growing backoff) and tries again until `signal` aborts. */
   async function withRetry<T>(rpc: string, call: () => Promise<T>): Promise<T | undefined> {
@@ -152,6 +153,16 @@ export async function runSuperNode(o: SuperNodeOptions): Promise<void> {
       pushedBytes: 0,
       seconds: 0,
     };
+    if (!runsSeen.has(runId)) {
+      runsSeen.add(runId);
+      // Only for the log: what the run is does not change how harmofl answers it.
+      try {
+        const { run } = await client.getRun({ node, runId }, { signal, timeoutMs: 5000 });
+        log(`joined run ${runId} (${run?.fabId || 'app'} ${run?.fabVersion ?? ''}, ${run?.status?.status || 'status unknown'})`);
+      } catch (e) {
+        log(`joined run ${runId} (GetRun: ${describeFleetError(e, 'GetRun', o.endpoint).message})`);
+      }
+    }
     const contents = new Map<string, Uint8Array>();
     for (const id of new Set(treeIds(tree))) {
       const bytes = await pullObject(node, runId, id);

@@ -68,6 +68,7 @@ test('SuperNode control flow against a fake Fleet server: activate, pull the tre
       return { nodeId: NODE };
     },
     sendNodeHeartbeat: () => ({ success: true }),
+    getRun: (req) => ({ run: { runId: req.runId, fabId: 'harmofl/harmofl-fedavg', fabVersion: '1.0.0', status: { status: 'running' } } }),
     pullMessages(req, ctx) {
       authed(ctx.requestHeader);
       assert.equal(req.node?.nodeId, NODE);
@@ -107,12 +108,14 @@ test('SuperNode control flow against a fake Fleet server: activate, pull the tre
   const server = await serve((r) => r.service(Fleet, impl));
   const connection = connectFleet({ address: server.address }, key);
   let handled: FlowerMessage | undefined;
+  const lines: string[] = [];
   try {
     await runSuperNode({
       client: connection.client,
       endpoint: server.address,
       key,
       signal: stop.signal,
+      log: (l) => lines.push(l),
       heartbeatInterval: 10,
       pollMs: 20,
       handle: async (m) => {
@@ -131,6 +134,7 @@ test('SuperNode control flow against a fake Fleet server: activate, pull the tre
     await server.close();
   }
   assert.equal(handled?.metadata.messageId, instruction.id);
+  assert.ok(lines.includes('joined run 3 (harmofl/harmofl-fedavg 1.0.0, running)'), lines.join('\n'));
   assert.deepEqual(handled?.content?.get('config'), { kind: 'config', values: new Map([['server-round', 1n]]) });
   assert.deepEqual(calls.slice(0, 1), ['activate 10']);
   assert.equal(calls.filter((c) => c === 'pull').length, instruction.objects.size);
@@ -144,47 +148,38 @@ test('SuperNode control flow against a fake Fleet server: activate, pull the tre
   assert.ok(!stored.has(alreadyThere), 'objects the server holds are not pushed');
 });
 
+/** Runs a SuperNode against a fake server with `routes` and expects it to stop with an error matching `pattern`. */
+async function failsWith(routes: (router: ConnectRouter) => void, pattern: RegExp): Promise<void> {
+  const server = await serve(routes);
+  const connection = connectFleet({ address: server.address }, key);
+  try {
+    await assert.rejects(
+      runSuperNode({
+        client: connection.client,
+        endpoint: server.address,
+        key,
+        signal: new AbortController().signal,
+        handle: () => Promise.reject(new Error('unused')),
+      }),
+      pattern,
+    );
+  } finally {
+    connection.close();
+    await server.close();
+  }
+}
+
 test('SuperNode errors a user can act on: a Fleet API of another Flower version, an unregistered key', async () => {
-  const empty = await serve(() => {});
-  const c1 = connectFleet({ address: empty.address }, key);
-  try {
-    await assert.rejects(
-      runSuperNode({
-        client: c1.client,
-        endpoint: empty.address,
-        key,
-        signal: new AbortController().signal,
-        handle: () => Promise.reject(new Error('unused')),
+  await failsWith(() => {}, /does not implement flwr\.proto\.Fleet\/ActivateNode.*Flower 1\.23/);
+  await failsWith(
+    (r) =>
+      r.service(Fleet, {
+        activateNode() {
+          throw new ConnectError('No SuperNode found with the given public key.', Code.FailedPrecondition);
+        },
       }),
-      /does not implement flwr\.proto\.Fleet\/ActivateNode.*Flower 1\.23/,
-    );
-  } finally {
-    c1.close();
-    await empty.close();
-  }
-  const refusing = await serve((r) =>
-    r.service(Fleet, {
-      activateNode() {
-        throw new ConnectError('No SuperNode found with the given public key.', Code.FailedPrecondition);
-      },
-    }),
+    /key not registered.*flwr supernode register/,
   );
-  const c2 = connectFleet({ address: refusing.address }, key);
-  try {
-    await assert.rejects(
-      runSuperNode({
-        client: c2.client,
-        endpoint: refusing.address,
-        key,
-        signal: new AbortController().signal,
-        handle: () => Promise.reject(new Error('unused')),
-      }),
-      /key not registered.*flwr supernode register/,
-    );
-  } finally {
-    c2.close();
-    await refusing.close();
-  }
 });
 
 test('SuperNode waits out an unreachable SuperLink with backoff and stops cleanly on abort', async () => {
