@@ -158,7 +158,7 @@ export async function runSuperNode(o: SuperNodeOptions): Promise<void> {
       // Only for the log: what the run is does not change how harmofl answers it.
       try {
         const { run } = await client.getRun({ node, runId }, { signal, timeoutMs: 5000 });
-        log(`joined run ${runId} (${run?.fabId || 'app'} ${run?.fabVersion ?? ''}, ${run?.status?.status || 'status unknown'})`);
+        log(`joined run ${runId} (${run?.fabId || 'app'} ${run?.fabVersion ?? ''})`);
       } catch (e) {
         log(`joined run ${runId} (GetRun: ${describeFleetError(e, 'GetRun', o.endpoint).message})`);
       }
