@@ -1,5 +1,11 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
+  BoolListSchema,
+  BytesListSchema,
+  DoubleListSchema,
+  SintListSchema,
+  StringListSchema,
+  UintListSchema,
   ConfigRecordSchema,
   ConfigRecordValueSchema,
   MetricRecordSchema,
@@ -31,19 +37,35 @@ function valueCase(v: ConfigValue, allowBool: boolean): ValueCase {
   if (typeof v === 'number') return { case: 'double', value: v };
   if (typeof v === 'string') return { case: 'string', value: v };
   if (v instanceof Uint8Array) return { case: 'bytes', value: v };
-  const list = v as unknown[];
+  const first: unknown = v[0];
   // Python checks bool first, so an empty list is a BoolList in a ConfigRecord (a DoubleList in a MetricRecord).
-  if (list.length === 0)
-    return allowBool ? { case: 'boolList', value: { vals: [] } as never } : { case: 'doubleList', value: { vals: [] } as never };
-  const first = list[0];
-  if (typeof first === 'boolean') return { case: 'boolList', value: { vals: list as boolean[] } as never };
-  if (typeof first === 'bigint')
-    return (list as bigint[]).some((x) => x > INT64_MAX)
-      ? { case: 'uintList', value: { vals: list as bigint[] } as never }
-      : { case: 'sintList', value: { vals: list as bigint[] } as never };
-  if (typeof first === 'number') return { case: 'doubleList', value: { vals: list as number[] } as never };
-  if (typeof first === 'string') return { case: 'stringList', value: { vals: list as string[] } as never };
-  return { case: 'bytesList', value: { vals: list as Uint8Array[] } as never };
+  if (first === undefined)
+    return allowBool ? { case: 'boolList', value: create(BoolListSchema) } : { case: 'doubleList', value: create(DoubleListSchema) };
+  if (typeof first === 'boolean') return { case: 'boolList', value: create(BoolListSchema, { vals: v as boolean[] }) };
+  if (typeof first === 'bigint') {
+    const vals = v as bigint[];
+    return vals.some((x) => x > INT64_MAX)
+      ? { case: 'uintList', value: create(UintListSchema, { vals }) }
+      : { case: 'sintList', value: create(SintListSchema, { vals }) };
+  }
+  if (typeof first === 'number') return { case: 'doubleList', value: create(DoubleListSchema, { vals: v as number[] }) };
+  if (typeof first === 'string') return { case: 'stringList', value: create(StringListSchema, { vals: v as string[] }) };
+  return { case: 'bytesList', value: create(BytesListSchema, { vals: v as Uint8Array[] }) };
+}
+
+/** A metric value's oneof (the config oneof's numeric cases, which share field numbers). */
+function metricCase(v: MetricValue): MetricRecordValue['value'] {
+  const c = valueCase(v, false);
+  if (
+    c.case === 'double' ||
+    c.case === 'sint64' ||
+    c.case === 'uint64' ||
+    c.case === 'doubleList' ||
+    c.case === 'sintList' ||
+    c.case === 'uintList'
+  )
+    return c;
+  throw new Error(`a MetricRecord holds numbers or lists of numbers, got ${String(v)}`);
 }
 
 /** A value from its protobuf oneof. */
@@ -77,7 +99,7 @@ export function encodeMetricRecord(values: ReadonlyMap<string, MetricValue>): Ui
     create(MetricRecordSchema, {
       items: [...values].map(([key, v]) => ({
         key,
-        value: create(MetricRecordValueSchema, { value: valueCase(v, false) as MetricRecordValue['value'] }),
+        value: create(MetricRecordValueSchema, { value: metricCase(v) }),
       })),
     }),
   );

@@ -243,3 +243,28 @@ test("objects: ids equal those Flower 1.23's Python computes for the same record
   assert.equal(dict.children[0]!.objectId, '38d4e6634c8ab88aa327274c3390aa17526809cdd14a2b076091ebe09bd52ff8');
   assert.equal(dict.objectId, '097b1db3f6ddb88756d38eda8e4f47d50a025ba8593e5bfcb2dc21bce73fb163');
 });
+
+test('objects: record values keep their Python types through a round trip (lists, bytes, bool before int, empty lists)', async () => {
+  const { decodeConfigRecord, decodeMetricRecord } = await import('../../src/flower/record_values.js');
+  const config = new Map<string, import('../../src/flower/record_values.js').ConfigValue>([
+    ['flag', true],
+    ['n', -5n],
+    ['big', 2n ** 64n - 1n],
+    ['x', 0.25],
+    ['s', 'densenet'],
+    ['raw', Uint8Array.of(1, 2)],
+    ['ints', [1n, 2n]],
+    ['names', ['a', 'b']],
+    ['empty', []],
+  ]);
+  assert.deepEqual(decodeConfigRecord(encodeConfigRecord(config)), new Map([...config, ['empty', []]]));
+  // An empty list is a BoolList (field 24) in a ConfigRecord, as Python's serde picks bool first.
+  // Item{key: "e", value: {bool_list (24): empty}}; field 24 LEN is the varint tag 0xc2 0x01.
+  const item = [0x0a, 1, 0x65, 0x12, 3, 0xc2, 0x01, 0x00];
+  assert.deepEqual([...encodeConfigRecord(new Map([['e', []]]))], [0x0a, item.length, ...item]);
+  const metrics = new Map<string, bigint | number | number[]>([
+    ['acc', [0.5, 0.75]],
+    ['num-examples', 3n],
+  ]);
+  assert.deepEqual(decodeMetricRecord(encodeMetricRecord(metrics)), metrics);
+});
