@@ -20,12 +20,7 @@ export const SIMULATION_TASKS = new URL('./simulation_tasks.js', import.meta.url
  * Yields the loop's events; returns the run's summary. Any failed site fails the run (in
  * simulation a failure is a bug or bad data, not a network fault).
  */
-export async function* simulate(
-  config: TrainConfig,
-  fed: Federation,
-  pool: WorkerPool<SimulationTasks>,
-  options: { resume?: boolean } = {},
-): AsyncGenerator<FederationEvent, TrainSummary> {
+export async function* simulate(config: TrainConfig, fed: Federation, pool: WorkerPool<SimulationTasks>, options: { resume?: boolean } = {}): AsyncGenerator<FederationEvent, TrainSummary> {
   const sites = fed.sites.map((s) => s.name);
   const model = createModel(config.model.config, new Rng(config.seed), config.model.amp);
   const initial = toNamedArrays(model.params.state());
@@ -58,8 +53,7 @@ export async function* simulate(
     const event = next.value;
     if (event.type === 'round') {
       const failures = event.report.failures ?? [];
-      if (failures.length > 0)
-        throw new Error(`round ${event.report.round + 1}: ${failures.map((f) => `${f.site}: ${f.reason}`).join('; ')}`);
+      if (failures.length > 0) throw new Error(`round ${event.report.round + 1}: ${failures.map((f) => `${f.site}: ${f.reason}`).join('; ')}`);
       await directory.record(event);
     }
     yield event;
