@@ -4,11 +4,12 @@ import type { Command } from 'commander';
 import { runSpecOfConfig } from '../fl/train_config.js';
 import { connectFleet } from '../flower/fleet_client.js';
 import { openFlowerSite } from '../flower/flower_site.js';
+import { workerClientApp } from '../flower/worker_client_app.js';
 import { exportInitialArrays } from '../flower/initial_arrays.js';
 import { loadNodeKey } from '../flower/node_auth.js';
 import { runSuperNode } from '../flower/supernode.js';
 import { oneOf, parseBound } from './options.js';
-import { addTrainOptions, prepareFromCli, type TrainOptions } from './train_options.js';
+import { addTrainOptions, prepareFromCli, withPool, type TrainOptions } from './train_options.js';
 
 /** The strategies whose server side is Flower's FedAvg (HarmoFL's amplitude is one more averaged array). */
 const FLOWER_STRATEGIES = ['harmofl', 'fedprox', 'fedavg'] as const;
@@ -56,50 +57,59 @@ export function registerFlowerJoin(program: Command): void {
         process.stdout.write(`wrote ${n} arrays of the initial ${spec.model.config.kind} to ${o.exportInitial}\n`);
         return;
       }
-      if (o.flower === undefined || o.authKey === undefined) throw new Error('join-flower needs --flower HOST:PORT and --auth-key FILE');
-      if (o.rootCertificates === undefined && o.insecure !== true)
+      const { flower: address, authKey, rootCertificates } = o;
+      if (address === undefined || authKey === undefined) throw new Error('join-flower needs --flower HOST:PORT and --auth-key FILE');
+      if (rootCertificates === undefined && o.insecure !== true)
         throw new Error('pass --root-certificates ca.pem (the SuperLink runs TLS), or --insecure for a plaintext SuperLink');
       const sites = prepared.fed.sites.map((s) => s.name);
       const site = o.site ?? (sites.length === 1 ? sites[0]! : undefined);
       if (site === undefined) throw new Error(`--data holds ${sites.length} sites (${sites.join(', ')}); pick this one with --site`);
-      const key = loadNodeKey(readFileSync(o.authKey, 'utf8'), o.authKey);
-      const flowerSite = await openFlowerSite({
-        fed: prepared.fed,
-        dataDir: o.data,
-        site,
-        spec,
-        seed: config.seed,
-        stateDir: o.state ?? path.join(o.out, 'clients', site),
-      });
-      const connection = connectFleet(
-        { address: o.flower, ...(o.insecure === true ? {} : { rootCertificates: readFileSync(o.rootCertificates!, 'utf8') }) },
-        key,
-      );
-      const stop = new AbortController();
-      const onSignal = (): void => {
-        process.stderr.write('stopping: deactivating this node\n');
-        stop.abort();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      const log = (line: string): void => void process.stderr.write(`[${new Date().toISOString()}] ${site}: ${line}\n`);
-      try {
-        await runSuperNode({
-          client: connection.client,
-          endpoint: o.flower,
-          key,
-          handle: (m) => flowerSite.handle(m),
-          signal: stop.signal,
-          heartbeatInterval: o.heartbeatInterval,
-          log,
-          onExchange: (r) =>
-            log(
-              `${r.type} round ${r.round ?? '?'}: pulled ${r.pulledObjects} objects ${(r.pulledBytes / MB).toFixed(3)} MB, pushed ${r.pushedObjects} objects ${(r.pushedBytes / MB).toFixed(3)} MB, ${r.seconds.toFixed(1)} s${r.error ? `, answered with an error: ${r.error}` : ''}`,
-            ),
+      const key = loadNodeKey(readFileSync(authKey, 'utf8'), authKey);
+      // One worker thread trains; the main thread keeps the Fleet connection and its heartbeats.
+      await withPool({ workers: 1, backend: o.backend }, async (pool) => {
+        const app = workerClientApp(pool, config.data, site);
+        const flowerSite = await openFlowerSite({
+          fed: prepared.fed,
+          dataDir: o.data,
+          site,
+          app,
+          spec,
+          seed: config.seed,
+          stateDir: o.state ?? path.join(o.out, 'clients', site),
         });
-      } finally {
-        connection.close();
-        flowerSite.dispose();
-      }
+        const connection = connectFleet(
+          {
+            address,
+            ...(o.insecure === true || rootCertificates === undefined ? {} : { rootCertificates: readFileSync(rootCertificates, 'utf8') }),
+          },
+          key,
+        );
+        const stop = new AbortController();
+        const onSignal = (): void => {
+          process.stderr.write('stopping: deactivating this node\n');
+          stop.abort();
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        const log = (line: string): void => void process.stderr.write(`[${new Date().toISOString()}] ${site}: ${line}\n`);
+        try {
+          await runSuperNode({
+            client: connection.client,
+            endpoint: address,
+            key,
+            handle: (m) => flowerSite.handle(m),
+            signal: stop.signal,
+            heartbeatInterval: o.heartbeatInterval,
+            log,
+            onExchange: (r) =>
+              log(
+                `${r.type} round ${r.round ?? '?'}: pulled ${r.pulledObjects} objects ${(r.pulledBytes / MB).toFixed(3)} MB, pushed ${r.pushedObjects} objects ${(r.pushedBytes / MB).toFixed(3)} MB, ${r.seconds.toFixed(1)} s${r.error ? `, answered with an error: ${r.error}` : ''}`,
+              ),
+          });
+        } finally {
+          connection.close();
+          flowerSite.dispose();
+        }
+      });
     });
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Federation } from '../data/manifest.js';
 import { Rng } from '../engine/rng.js';
-import { createClientApp } from '../fl/client_app.js';
+import type { ClientApp } from '../fl/client_app.js';
 import { ClientStore } from '../fl/client_store.js';
 import { siteSeed } from '../fl/round_loop.js';
 import type { RunSpec } from '../fl/run_spec.js';
@@ -18,11 +18,13 @@ export interface FlowerSite {
   dispose(): void;
 }
 
-/** Where a site's Flower run comes from: its federation folder, its name, the run spec built from its options, and its seed. */
+/** Where a site's Flower run comes from: its federation, its name and client app, the run spec built from its options, and its seed. */
 export interface FlowerSiteOptions {
   fed: Federation;
   dataDir: string;
   site: string;
+  /** The site's client app (`workerClientApp` keeps training off the heartbeat's thread). */
+  app: ClientApp;
   spec: RunSpec;
   seed: number;
   /** The site's own state between rounds; each Flower run keeps its ClientStore in `run-<run id>` below it. */
@@ -30,13 +32,13 @@ export interface FlowerSiteOptions {
 }
 
 /**
- * Opens a site: its data, the same client app as in simulation, its state folder. Seeds follow
+ * Opens a site: its data, its client app, its state folder. Seeds follow
  * the simulation's (seed, round, site index), so a Flower run draws what `harmofl train` draws.
  */
 export async function openFlowerSite(o: FlowerSiteOptions): Promise<FlowerSite> {
   const data = siteOf(o.fed, o.site, o.dataDir);
   const index = o.fed.sites.indexOf(data);
-  const app = createClientApp(data, o.fed);
+  const app = o.app;
   // One store per Flower run: a restarted site resumes its run's state, a new run starts afresh.
   const stores = new Map<bigint, Promise<ClientStore>>();
   const storeOf = (runId: bigint): Promise<ClientStore> => {
