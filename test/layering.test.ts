@@ -9,6 +9,7 @@ const src = fileURLToPath(new URL('../../src', import.meta.url));
 /** Which folders of src each folder may import from: lower layers never import higher ones. */
 const ALLOWED: Record<string, readonly string[]> = {
   engine: [],
+  gen: [],
   nn: ['engine'],
   optim: ['engine'],
   losses: ['engine'],
@@ -18,6 +19,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   fl: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data'],
   report: ['engine', 'nn', 'harmofl', 'data', 'fl'],
   predict: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data'],
+  flower: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data', 'fl', 'gen'],
   experiment: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data', 'fl', 'report'],
 };
 

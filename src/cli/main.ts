@@ -11,6 +11,7 @@ import { registerCompare } from './compare_command.js';
 import { registerDemo } from './demo_command.js';
 import { registerPredict } from './predict_command.js';
 import { registerImport } from './import_command.js';
+import { registerFlowerJoin } from './flower_join_command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -30,6 +31,7 @@ registerCompare(program);
 registerDemo(program);
 registerPredict(program);
 registerImport(program);
+registerFlowerJoin(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`harmofl: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -9,7 +9,7 @@ import { RunDirectory } from './run_directory.js';
 import { SimulationGrid } from './simulation_grid.js';
 import type { SimulationTasks } from './simulation_tasks.js';
 import { strategyNamed } from './strategies/index.js';
-import type { TrainConfig, TrainSummary } from './train_config.js';
+import { runSpecOfConfig, type TrainConfig, type TrainSummary } from './train_config.js';
 
 /** URL of the simulation's task table, for `new WorkerPool(n, SIMULATION_TASKS)`. */
 export const SIMULATION_TASKS = new URL('./simulation_tasks.js', import.meta.url);
@@ -41,7 +41,7 @@ export async function* simulate(config: TrainConfig, fed: Federation, pool: Work
   const run = runFederation({
     strategy,
     grid,
-    spec: { strategy: config.strategy, options: config.options, model: config.model, optimizer: config.optimizer, epochs: config.localEpochs, batch: config.batch, augment: config.augment },
+    spec: runSpecOfConfig(config),
     rounds: config.rounds,
     seed: config.seed,
     initial,

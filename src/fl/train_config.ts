@@ -1,5 +1,5 @@
 import type { Task } from '../data/manifest.js';
-import type { OptimizerConfig, ModelRef } from './run_spec.js';
+import type { OptimizerConfig, ModelRef, RunSpec } from './run_spec.js';
 import type { DataRef } from './site_data.js';
 import type { StrategyOptions } from './strategy.js';
 
@@ -30,4 +30,9 @@ export interface TrainSummary {
   meanTest: number;
   wallSeconds: number;
   config: TrainConfig;
+}
+
+/** What every client of a run is told (the run spec the round loop sends with each instruction). */
+export function runSpecOfConfig(config: TrainConfig): RunSpec {
+  return { strategy: config.strategy, options: config.options, model: config.model, optimizer: config.optimizer, epochs: config.localEpochs, batch: config.batch, augment: config.augment };
 }

@@ -1,0 +1,1 @@
+"""Flower FedAvg ServerApp for harmofl's TypeScript SuperNodes."""
