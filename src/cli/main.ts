@@ -9,6 +9,7 @@ import { registerTrain } from './train_command.js';
 import { registerTest } from './test_command.js';
 import { registerCompare } from './compare_command.js';
 import { registerDemo } from './demo_command.js';
+import { registerProvision } from './provision_command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -26,6 +27,7 @@ registerTrain(program);
 registerTest(program);
 registerCompare(program);
 registerDemo(program);
+registerProvision(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`harmofl: ${e instanceof Error ? e.message : String(e)}\n`);
