@@ -10,6 +10,9 @@ import { registerTest } from './test_command.js';
 import { registerCompare } from './compare_command.js';
 import { registerDemo } from './demo_command.js';
 import { registerProvision } from './provision_command.js';
+import { registerServe } from './serve_command.js';
+import { registerJoin } from './join_command.js';
+import { registerStatus } from './status_command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -28,6 +31,9 @@ registerTest(program);
 registerCompare(program);
 registerDemo(program);
 registerProvision(program);
+registerServe(program);
+registerJoin(program);
+registerStatus(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`harmofl: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -1,4 +1,4 @@
-import { detectFormat, loadFederation } from '../data/federation.js';
+import { detectFormat, loadFederation, type FederationFormat } from '../data/federation.js';
 import type { Federation } from '../data/manifest.js';
 import { summarizeFederation, type SiteSummary } from '../data/summary.js';
 import { strategyNamed, resolveOptions } from '../fl/strategies/index.js';
@@ -39,50 +39,80 @@ export interface PreparedRun {
 function modelConfig(o: RunOptions, task: Federation['task'], size: [number, number, number], classes: number): ModelConfig {
   const kind = o.model ?? (task === 'classification' ? 'densenet121' : 'unet32');
   if ((kind.startsWith('densenet') ? 'classification' : 'segmentation') !== task)
-    throw new Error(`--model ${kind} does not fit a ${task} federation; use ${task === 'classification' ? 'densenet121 or densenet' : 'unet32 or unet'}`);
+    throw new Error(
+      `--model ${kind} does not fit a ${task} federation; use ${task === 'classification' ? 'densenet121 or densenet' : 'unet32 or unet'}`,
+    );
   if (kind === 'densenet121') return { ...densenet121(size[1]), inputShape: size, numClasses: classes };
   if (kind === 'unet32') return { ...unet32(size[1]), inputShape: size, outChannels: classes };
   if (kind === 'densenet')
-    return { kind: 'densenet', inputShape: size, growthRate: o.growth ?? 12, blockConfig: o.blocks ?? [3, 6, 12, 8], numInitFeatures: o.features ?? 24, bnSize: 4, numClasses: classes };
+    return {
+      kind: 'densenet',
+      inputShape: size,
+      growthRate: o.growth ?? 12,
+      blockConfig: o.blocks ?? [3, 6, 12, 8],
+      numInitFeatures: o.features ?? 24,
+      bnSize: 4,
+      numClasses: classes,
+    };
   return { kind: 'unet', inputShape: size, initFeatures: o.features ?? 8, outChannels: classes };
+}
+
+/** What a run's configuration needs of a federation: its task, input shape, classes and format. */
+export interface FederationShape {
+  task: Federation['task'];
+  inputShape: [number, number, number];
+  numClasses: number;
+  format: FederationFormat;
+}
+
+/** The run configuration for any strategy on a federation of `shape`, task defaults filling what `o` leaves out. */
+export function configsFor(o: RunOptions, shape: FederationShape): PreparedRun['configFor'] {
+  const seed = o.seed ?? 0;
+  const imbalance = o.imbalance === true;
+  const resize: [number, number] | undefined = o.imageSize === undefined ? undefined : [o.imageSize, o.imageSize];
+  const classification = shape.task === 'classification';
+  const model = modelConfig(o, shape.task, shape.inputShape, shape.numClasses);
+  return (name, out) => {
+    const strategy = strategyNamed(name);
+    const needs = strategy.model;
+    if (strategy.classificationOnly === true && model.kind !== 'densenet')
+      throw new Error(`--strategy ${name} needs a classification federation (its projection head sits on DenseNet features)`);
+    return {
+      data: { dir: o.data, format: shape.format, imbalance, seed, ...(resize ? { resize } : {}) },
+      strategy: name,
+      options: resolveOptions(strategy, o.strategyOptions ?? {}),
+      rounds: o.rounds ?? (classification ? 100 : 500),
+      localEpochs: o.localEpochs ?? 1,
+      batch: o.batch ?? (classification ? 128 : 16),
+      optimizer: {
+        kind: o.optimizer ?? (classification ? 'sgd' : 'adam'),
+        lr: o.lr ?? (classification ? 1e-3 : 1e-4),
+        momentum: 0.9,
+        weightDecay: 1e-4,
+      },
+      model: {
+        config: {
+          ...model,
+          affineBatchNorm: needs.affineBatchNorm === true,
+          ...(needs.projectionDim !== undefined ? { projectionDim: needs.projectionDim } : {}),
+        },
+        amp: { L: o.ampL ?? 0, momentum: o.ampMomentum ?? 0, enabled: needs.ampNorm === true },
+      },
+      seed,
+      weighting: o.weighting ?? 'uniform',
+      augment: !classification,
+      out,
+    };
+  };
 }
 
 /** Loads and summarizes the federation and resolves the task's defaults (the reference's: SGD 1e-3 batch 128 for classification, Adam 1e-4 batch 16 for segmentation). */
 export async function prepareRun(o: RunOptions): Promise<PreparedRun> {
   const format = detectFormat(o.data);
-  const seed = o.seed ?? 0;
-  const imbalance = o.imbalance === true;
   const resize: [number, number] | undefined = o.imageSize === undefined ? undefined : [o.imageSize, o.imageSize];
-  const fed = await loadFederation(o.data, { format, imbalance, seed, ...(resize ? { resize } : {}) });
+  const fed = await loadFederation(o.data, { format, imbalance: o.imbalance === true, seed: o.seed ?? 0, ...(resize ? { resize } : {}) });
   const summary = await summarizeFederation(fed);
   const first = await fed.sites[0]!.train.get(0);
-  const size: [number, number, number] = [first.image.channels, first.image.height, first.image.width];
-  const classification = fed.task === 'classification';
-  const model = modelConfig(o, fed.task, size, fed.numClasses);
-  return {
-    fed,
-    summary,
-    configFor: (name, out) => {
-      const strategy = strategyNamed(name);
-      const needs = strategy.model;
-      if (strategy.classificationOnly === true && model.kind !== 'densenet') throw new Error(`--strategy ${name} needs a classification federation (its projection head sits on DenseNet features)`);
-      return {
-        data: { dir: o.data, format, imbalance, seed, ...(resize ? { resize } : {}) },
-        strategy: name,
-        options: resolveOptions(strategy, o.strategyOptions ?? {}),
-        rounds: o.rounds ?? (classification ? 100 : 500),
-        localEpochs: o.localEpochs ?? 1,
-        batch: o.batch ?? (classification ? 128 : 16),
-        optimizer: { kind: o.optimizer ?? (classification ? 'sgd' : 'adam'), lr: o.lr ?? (classification ? 1e-3 : 1e-4), momentum: 0.9, weightDecay: 1e-4 },
-        model: {
-          config: { ...model, affineBatchNorm: needs.affineBatchNorm === true, ...(needs.projectionDim !== undefined ? { projectionDim: needs.projectionDim } : {}) },
-          amp: { L: o.ampL ?? 0, momentum: o.ampMomentum ?? 0, enabled: needs.ampNorm === true },
-        },
-        seed,
-        weighting: o.weighting ?? 'uniform',
-        augment: !classification,
-        out,
-      };
-    },
-  };
+  const inputShape: [number, number, number] = [first.image.channels, first.image.height, first.image.width];
+  return { fed, summary, configFor: configsFor(o, { task: fed.task, inputShape, numClasses: fed.numClasses, format }) };
 }

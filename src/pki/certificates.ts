@@ -10,6 +10,9 @@ export interface Validity {
 
 const DAY_MS = 86_400_000;
 
+/** The subject of the coordinator's certificate: never a valid site name, so it cannot pose as one. */
+export const COORDINATOR_CN = 'harmofl coordinator';
+
 function serial(): string {
   // Positive 128-bit serial: the top bit cleared so DER keeps it unsigned.
   const bytes = webcrypto.getRandomValues(new Uint8Array(16));
@@ -49,7 +52,7 @@ export async function issueCertificate(
   role: LeafRole,
   validity: Validity = {},
 ): Promise<x509.X509Certificate> {
-  const cn = role.kind === 'server' ? (role.hosts[0] ?? 'harmofl-server') : role.site;
+  const cn = role.kind === 'server' ? COORDINATOR_CN : role.site;
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
