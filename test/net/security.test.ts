@@ -46,10 +46,19 @@ test('certificates of another CA, expired, revoked or naming no site of the fede
   }
   // A genuine site claiming another site's name.
   const kit = await readSiteKit(siteKitDir(kits, 'hospital0'));
-  const client = createClient(FederationService, createGrpcTransport({ baseUrl: `https://127.0.0.1:${port}`, nodeOptions: { ca: kit.ca, cert: kit.cert, key: kit.key } }));
-  await assert.rejects(client.join({ federation: 'tiny', site: 'hospital1', protocolVersion: 1 }), (e: unknown) => e instanceof ConnectError && e.code === Code.PermissionDenied);
+  const client = createClient(
+    FederationService,
+    createGrpcTransport({ baseUrl: `https://127.0.0.1:${port}`, nodeOptions: { ca: kit.ca, cert: kit.cert, key: kit.key } }),
+  );
+  await assert.rejects(
+    client.join({ federation: 'tiny', site: 'hospital1', protocolVersion: 1 }),
+    (e: unknown) => e instanceof ConnectError && e.code === Code.PermissionDenied,
+  );
   await proc.waitFor(/refused hospital0: certificate names site hospital0, the message claims hospital1/, 10_000);
-  await assert.rejects(client.join({ federation: 'other', site: 'hospital0', protocolVersion: 1 }), (e: unknown) => e instanceof ConnectError && e.code === Code.FailedPrecondition);
+  await assert.rejects(
+    client.join({ federation: 'other', site: 'hospital0', protocolVersion: 1 }),
+    (e: unknown) => e instanceof ConnectError && e.code === Code.FailedPrecondition,
+  );
 
   const honest = SITES.map((s) => join(kits, data, s, port));
   assert.equal(await proc.exited, 0, proc.output());
