@@ -19,17 +19,11 @@ export function registerBench(program: Command): void {
     .description('training-step throughput (2 forward + 2 backward passes + SGD) per model, 1 and 2 workers')
     .option('--json', 'print one JSON object {"rows": [...]} instead of the table')
     .option('--configs <names>', `comma-separated subset of: ${BENCH_CONFIGS.map((c) => c.name).join(', ')}`, parseList)
-    .option(
-      '--workers <counts>',
-      'comma-separated worker counts',
-      (v: string) => parseList(v).map((w) => parsePositiveInt(w, '--workers')),
-      [1, 2],
-    )
+    .option('--workers <counts>', 'comma-separated worker counts', (v: string) => parseList(v).map((w) => parsePositiveInt(w, '--workers')), [1, 2])
     .option('--backend <name>', 'auto | wasm | tensorflow | cpu', parseBackend, 'auto' as BackendChoice)
     .action(async (opts: BenchOptions) => {
       const unknown = (opts.configs ?? []).filter((n) => !BENCH_CONFIGS.some((c) => c.name === n));
-      if (unknown.length > 0)
-        throw new Error(`unknown bench config ${unknown.join(', ')}; choose from ${BENCH_CONFIGS.map((c) => c.name).join(', ')}`);
+      if (unknown.length > 0) throw new Error(`unknown bench config ${unknown.join(', ')}; choose from ${BENCH_CONFIGS.map((c) => c.name).join(', ')}`);
       const configs = opts.configs === undefined ? BENCH_CONFIGS : BENCH_CONFIGS.filter((c) => opts.configs!.includes(c.name));
       const rows: BenchRow[] = [];
       for (const config of configs) {

@@ -11,11 +11,7 @@ export function comparisonTable(results: StrategyResult[]): string {
   const sites = Object.keys(results[0]!.summary.perSiteTest);
   return formatTable(
     ['strategy', ...sites, 'mean'],
-    results.map((r) => [
-      r.summary.strategy,
-      ...sites.map((s) => (r.summary.perSiteTest[s]! * 100).toFixed(2)),
-      (r.summary.meanTest * 100).toFixed(2),
-    ]),
+    results.map((r) => [r.summary.strategy, ...sites.map((s) => (r.summary.perSiteTest[s]! * 100).toFixed(2)), (r.summary.meanTest * 100).toFixed(2)]),
   );
 }
 
@@ -36,14 +32,8 @@ export async function compareFromCli(o: TrainOptions, strategies: readonly strin
 
 /** `harmofl compare`: several strategies on the same federation and seeds, with reports. */
 export function registerCompare(program: Command): void {
-  addTrainOptions(
-    program.command('compare').description('run several strategies on the same federation and seeds; write report.md and report.html'),
-    'runs/compare',
-  )
-    .option('--strategies <a,b,c>', `comma-separated, from: ${STRATEGY_NAMES.join(', ')}`, (v: string) => parseList(v), [
-      'fedavg',
-      'harmofl',
-    ])
+  addTrainOptions(program.command('compare').description('run several strategies on the same federation and seeds; write report.md and report.html'), 'runs/compare')
+    .option('--strategies <a,b,c>', `comma-separated, from: ${STRATEGY_NAMES.join(', ')}`, (v: string) => parseList(v), ['fedavg', 'harmofl'])
     .action(async (o: TrainOptions & { strategies: string[] }) => {
       const { html, results } = await compareFromCli(o, o.strategies);
       process.stdout.write(`${comparisonTable(results)}\nreport: ${html}\n`);

@@ -39,21 +39,11 @@ export interface PreparedRun {
 function modelConfig(o: RunOptions, task: Federation['task'], size: [number, number, number], classes: number): ModelConfig {
   const kind = o.model ?? (task === 'classification' ? 'densenet121' : 'unet32');
   if ((kind.startsWith('densenet') ? 'classification' : 'segmentation') !== task)
-    throw new Error(
-      `--model ${kind} does not fit a ${task} federation; use ${task === 'classification' ? 'densenet121 or densenet' : 'unet32 or unet'}`,
-    );
+    throw new Error(`--model ${kind} does not fit a ${task} federation; use ${task === 'classification' ? 'densenet121 or densenet' : 'unet32 or unet'}`);
   if (kind === 'densenet121') return { ...densenet121(size[1]), inputShape: size, numClasses: classes };
   if (kind === 'unet32') return { ...unet32(size[1]), inputShape: size, outChannels: classes };
   if (kind === 'densenet')
-    return {
-      kind: 'densenet',
-      inputShape: size,
-      growthRate: o.growth ?? 12,
-      blockConfig: o.blocks ?? [3, 6, 12, 8],
-      numInitFeatures: o.features ?? 24,
-      bnSize: 4,
-      numClasses: classes,
-    };
+    return { kind: 'densenet', inputShape: size, growthRate: o.growth ?? 12, blockConfig: o.blocks ?? [3, 6, 12, 8], numInitFeatures: o.features ?? 24, bnSize: 4, numClasses: classes };
   return { kind: 'unet', inputShape: size, initFeatures: o.features ?? 8, outChannels: classes };
 }
 
@@ -65,7 +55,7 @@ export interface FederationShape {
   format: FederationFormat;
 }
 
-/** The run configuration for any strategy on a federation of `shape`, task defaults filling what `o` leaves out. */
+/** The run configuration for any strategy on a federation of `shape` (the coordinator of a deployment knows only that), task defaults filling what `o` leaves out. */
 export function configsFor(o: RunOptions, shape: FederationShape): PreparedRun['configFor'] {
   const seed = o.seed ?? 0;
   const imbalance = o.imbalance === true;
@@ -75,8 +65,7 @@ export function configsFor(o: RunOptions, shape: FederationShape): PreparedRun['
   return (name, out) => {
     const strategy = strategyNamed(name);
     const needs = strategy.model;
-    if (strategy.classificationOnly === true && model.kind !== 'densenet')
-      throw new Error(`--strategy ${name} needs a classification federation (its projection head sits on DenseNet features)`);
+    if (strategy.classificationOnly === true && model.kind !== 'densenet') throw new Error(`--strategy ${name} needs a classification federation (its projection head sits on DenseNet features)`);
     return {
       data: { dir: o.data, format: shape.format, imbalance, seed, ...(resize ? { resize } : {}) },
       strategy: name,
@@ -84,18 +73,9 @@ export function configsFor(o: RunOptions, shape: FederationShape): PreparedRun['
       rounds: o.rounds ?? (classification ? 100 : 500),
       localEpochs: o.localEpochs ?? 1,
       batch: o.batch ?? (classification ? 128 : 16),
-      optimizer: {
-        kind: o.optimizer ?? (classification ? 'sgd' : 'adam'),
-        lr: o.lr ?? (classification ? 1e-3 : 1e-4),
-        momentum: 0.9,
-        weightDecay: 1e-4,
-      },
+      optimizer: { kind: o.optimizer ?? (classification ? 'sgd' : 'adam'), lr: o.lr ?? (classification ? 1e-3 : 1e-4), momentum: 0.9, weightDecay: 1e-4 },
       model: {
-        config: {
-          ...model,
-          affineBatchNorm: needs.affineBatchNorm === true,
-          ...(needs.projectionDim !== undefined ? { projectionDim: needs.projectionDim } : {}),
-        },
+        config: { ...model, affineBatchNorm: needs.affineBatchNorm === true, ...(needs.projectionDim !== undefined ? { projectionDim: needs.projectionDim } : {}) },
         amp: { L: o.ampL ?? 0, momentum: o.ampMomentum ?? 0, enabled: needs.ampNorm === true },
       },
       seed,
