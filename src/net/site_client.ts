@@ -120,23 +120,39 @@ class SiteClient {
     this.o.log(`joined federation ${federation} run ${join.runId} as ${this.o.site}`);
     let assembler: MessageAssembler | undefined;
     let flowed = false;
-    for await (const frame of service.pull({ federation, site: this.o.site, runId: join.runId, data })) {
-      flowed = true;
-      const part = frame.part;
-      if (part.case === 'header') {
-        if (part.value.kind === MessageKind.BEST_ROUND || part.value.kind === MessageKind.RUN_FINISHED) {
-          await this.note(part.value);
-          if (this.finished) return true;
-          continue;
+    // A coordinator that vanished without closing the connection sends no heartbeat: give up on it.
+    const silence = new AbortController();
+    let watchdog: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => silence.abort(new Error('the coordinator went silent')), 4 * join.heartbeatMs);
+    };
+    arm();
+    try {
+      for await (const frame of service.pull({ federation, site: this.o.site, runId: join.runId, data }, { signal: silence.signal })) {
+        flowed = true;
+        arm();
+        const part = frame.part;
+        if (part.case === 'header') {
+          if (part.value.kind === MessageKind.BEST_ROUND || part.value.kind === MessageKind.RUN_FINISHED) {
+            await this.note(part.value);
+            if (this.finished) return true;
+            continue;
+          }
+          assembler = new MessageAssembler(`instruction ${part.value.messageId}`, MAX_INSTRUCTION_BYTES);
+          assembler.start(part.value);
+        } else if (part.case === 'data') assembler?.data(part.value);
+        if (assembler?.complete() === true) {
+          const { header, arrays } = assembler.finish();
+          assembler = undefined;
+          // Training is silence on our side, not the coordinator's.
+          clearTimeout(watchdog);
+          await this.handle(service, header, arrays);
+          arm();
         }
-        assembler = new MessageAssembler(`instruction ${part.value.messageId}`, MAX_INSTRUCTION_BYTES);
-        assembler.start(part.value);
-      } else if (part.case === 'data') assembler?.data(part.value);
-      if (assembler?.complete() === true) {
-        const { header, arrays } = assembler.finish();
-        assembler = undefined;
-        await this.handle(service, header, arrays);
       }
+    } finally {
+      clearTimeout(watchdog);
     }
     return flowed;
   }

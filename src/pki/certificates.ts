@@ -56,8 +56,9 @@ export async function issueCertificate(
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
+    // The coordinator's certificate is a client one too: `harmofl status` dials with the server's kit.
     new x509.ExtendedKeyUsageExtension(
-      [role.kind === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
+      role.kind === 'server' ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth] : [x509.ExtendedKeyUsage.clientAuth],
       false,
     ),
     await x509.AuthorityKeyIdentifierExtension.create(ca.cert, false),

@@ -8,7 +8,7 @@ import { FederationService } from '../../src/gen/harmofl/v1/federation_pb.js';
 import { readSiteKit } from '../../src/pki/kit_config.js';
 import { addSite, provisionFederation, revokeSite, siteKitDir } from '../../src/pki/kits.js';
 import { join, serve, SITES, tinyDeployment } from './federation.js';
-import { stop, stopAll } from './processes.js';
+import { start, stop, stopAll } from './processes.js';
 
 after(stopAll);
 
@@ -59,6 +59,11 @@ test('certificates of another CA, expired, revoked or naming no site of the fede
     client.join({ federation: 'other', site: 'hospital0', protocolVersion: 1 }),
     (e: unknown) => e instanceof ConnectError && e.code === Code.FailedPrecondition,
   );
+
+  const status = start(['status', '--kit', path.join(kits, 'server'), '--server', `127.0.0.1:${port}`]);
+  assert.equal(await status.exited, 0, status.output());
+  assert.match(status.output(), /federation tiny, run [0-9a-f-]+: waiting for sites/);
+  assert.match(status.output(), /gone\s+no\s+[1-9]/);
 
   const honest = SITES.map((s) => join(kits, data, s, port));
   assert.equal(await proc.exited, 0, proc.output());
