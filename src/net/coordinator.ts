@@ -17,7 +17,6 @@ import type { ServerKitConfig } from '../pki/kit_config.js';
 import { framesOf, MessageAssembler } from './frames.js';
 import { Outbox } from './outbox.js';
 import { instructionFields, replyOf } from './wire.js';
-import { MessageKind } from '../gen/harmofl/v1/federation_pb.js';
 
 /** How the coordinator runs: its kit's config, the run, and the limits it enforces. */
 export interface CoordinatorOptions {
