@@ -4,14 +4,15 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import type { NamedArrays } from '../engine/named_arrays.js';
 import type { Failure } from '../fl/grid.js';
 import { checkUpdateMatches, MessageError, PROTOCOL_VERSION, validateReply, type Instruction, type Reply } from '../fl/messages.js';
-import type {
-  DataDescription,
-  DataOptions,
-  Frame,
-  JoinRequest,
-  PullRequest,
-  PushResponse,
-  StatusResponse,
+import {
+  MessageKind,
+  type DataDescription,
+  type DataOptions,
+  type Frame,
+  type JoinRequest,
+  type PullRequest,
+  type PushResponse,
+  type StatusResponse,
 } from '../gen/harmofl/v1/federation_pb.js';
 import type { ServerKitConfig } from '../pki/kit_config.js';
 import { framesOf, MessageAssembler } from './frames.js';
