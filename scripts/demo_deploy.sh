@@ -8,7 +8,8 @@ DATA=${DATA:-data/synthetic}
 OUT=${OUT:-runs/demo-deploy}
 ROUNDS=${ROUNDS:-5}
 PORT=${PORT:-18443}
-SITES=hospital0,hospital1,hospital2
+# The demo federation's sites (harmofl synth writes four).
+SITES=${SITES:-hospital0,hospital1,hospital2,hospital3}
 
 [ -d "$DATA/camelyon17" ] || $CLI synth --out "$DATA"
 rm -rf "$OUT" && mkdir -p "$OUT"
