@@ -19,6 +19,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   fl: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data'],
   report: ['engine', 'nn', 'harmofl', 'data', 'fl'],
   predict: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data'],
+  pki: ['engine'],
+  net: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data', 'fl', 'gen', 'pki'],
   flower: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data', 'fl', 'gen'],
   experiment: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data', 'fl', 'report'],
 };

@@ -12,6 +12,10 @@ import { registerDemo } from './demo_command.js';
 import { registerPredict } from './predict_command.js';
 import { registerImport } from './import_command.js';
 import { registerFlowerJoin } from './flower_join_command.js';
+import { registerProvision } from './provision_command.js';
+import { registerServe } from './serve_command.js';
+import { registerJoin } from './join_command.js';
+import { registerStatus } from './status_command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -32,6 +36,10 @@ registerDemo(program);
 registerPredict(program);
 registerImport(program);
 registerFlowerJoin(program);
+registerProvision(program);
+registerServe(program);
+registerJoin(program);
+registerStatus(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`harmofl: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -25,10 +25,11 @@ export interface TrainOptions extends Omit<RunOptions, 'strategyOptions'> {
   [strategyOption: string]: unknown;
 }
 
-/** Adds the data, model, optimization and run options, and every strategy's own options, to a command. */
-export function addTrainOptions(cmd: Command, defaultOut: string): Command {
+/** Adds the data (unless `data: false`), model, optimization and run options, and every strategy's own options, to a command. */
+export function addTrainOptions(cmd: Command, defaultOut: string, options: { data?: boolean } = {}): Command {
+  // The coordinator of a deployment has no data (`data: false`): its sites do.
+  if (options.data !== false) cmd.requiredOption('--data <dir>', 'federation folder (manifest.csv, Camelyon17-WILDS metadata.csv, or prostate site folders)');
   cmd
-    .requiredOption('--data <dir>', 'federation folder (manifest.csv, Camelyon17-WILDS metadata.csv, or prostate site folders)')
     .option('--rounds <n>', 'communication rounds (reference: 100 classification, 500 segmentation)', (v: string) => parsePositiveInt(v, '--rounds'))
     .option('--local-epochs <n>', 'local epochs per round (alias --wk-iters)', (v: string) => parsePositiveInt(v, '--local-epochs'), 1)
     .option('--wk-iters <n>', 'alias of --local-epochs', (v: string) => parsePositiveInt(v, '--wk-iters'))
@@ -52,7 +53,7 @@ export function addTrainOptions(cmd: Command, defaultOut: string): Command {
 }
 
 /** The library's run options from the parsed command line. */
-function runOptionsOf(o: TrainOptions): RunOptions {
+export function runOptionsOf(o: TrainOptions): RunOptions {
   const strategyOptions = Object.fromEntries(allStrategyOptions().map((s) => [s.key, o[s.key] as number | undefined]));
   const { wkIters, localEpochs, ...rest } = o;
   return { ...(rest as RunOptions), localEpochs: wkIters ?? localEpochs, strategyOptions };

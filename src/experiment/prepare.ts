@@ -1,4 +1,4 @@
-import { detectFormat, loadFederation } from '../data/federation.js';
+import { detectFormat, loadFederation, type FederationFormat } from '../data/federation.js';
 import type { Federation } from '../data/manifest.js';
 import { summarizeFederation, type SiteSummary } from '../data/summary.js';
 import { strategyNamed, resolveOptions } from '../fl/strategies/index.js';
@@ -63,42 +63,52 @@ function modelConfig(o: RunOptions, task: Federation['task'], size: [number, num
   return architecture(kind, o, size, classes);
 }
 
-/** Loads and summarizes the federation and resolves the task's defaults (the reference's: SGD 1e-3 batch 128 for classification, Adam 1e-4 batch 16 for segmentation). */
-export async function prepareRun(o: RunOptions): Promise<PreparedRun> {
-  const format = detectFormat(o.data);
+/** What a run's configuration needs of a federation: its task, input shape, classes and format. */
+export interface FederationShape {
+  task: Federation['task'];
+  inputShape: [number, number, number];
+  numClasses: number;
+  format: FederationFormat;
+}
+
+/** The run configuration for any strategy on a federation of `shape` (the coordinator of a deployment knows only that), task defaults filling what `o` leaves out. */
+export function configsFor(o: RunOptions, shape: FederationShape): PreparedRun['configFor'] {
   const seed = o.seed ?? 0;
   const imbalance = o.imbalance === true;
   const resize: [number, number] | undefined = o.imageSize === undefined ? undefined : [o.imageSize, o.imageSize];
-  const fed = await loadFederation(o.data, { format, imbalance, seed, ...(resize ? { resize } : {}) });
+  const classification = shape.task === 'classification';
+  const model = modelConfig(o, shape.task, shape.inputShape, shape.numClasses);
+  return (name, out) => {
+    const strategy = strategyNamed(name);
+    const needs = strategy.model;
+    if (strategy.classificationOnly === true && model.kind !== 'densenet') throw new Error(`--strategy ${name} needs a classification federation (its projection head sits on DenseNet features)`);
+    return {
+      data: { dir: o.data, format: shape.format, imbalance, seed, ...(resize ? { resize } : {}) },
+      strategy: name,
+      options: resolveOptions(strategy, o.strategyOptions ?? {}),
+      rounds: o.rounds ?? (classification ? 100 : 500),
+      localEpochs: o.localEpochs ?? 1,
+      batch: o.batch ?? (classification ? 128 : 16),
+      optimizer: { kind: o.optimizer ?? (classification ? 'sgd' : 'adam'), lr: o.lr ?? (classification ? 1e-3 : 1e-4), momentum: 0.9, weightDecay: 1e-4 },
+      model: {
+        config: { ...model, affineBatchNorm: needs.affineBatchNorm === true, ...(needs.projectionDim !== undefined ? { projectionDim: needs.projectionDim } : {}) },
+        amp: { L: o.ampL ?? 0, momentum: o.ampMomentum ?? 0, enabled: needs.ampNorm === true },
+      },
+      seed,
+      weighting: o.weighting ?? 'uniform',
+      augment: !classification,
+      out,
+    };
+  };
+}
+
+/** Loads and summarizes the federation and resolves the task's defaults (the reference's: SGD 1e-3 batch 128 for classification, Adam 1e-4 batch 16 for segmentation). */
+export async function prepareRun(o: RunOptions): Promise<PreparedRun> {
+  const format = detectFormat(o.data);
+  const resize: [number, number] | undefined = o.imageSize === undefined ? undefined : [o.imageSize, o.imageSize];
+  const fed = await loadFederation(o.data, { format, imbalance: o.imbalance === true, seed: o.seed ?? 0, ...(resize ? { resize } : {}) });
   const summary = await summarizeFederation(fed);
   const first = await fed.sites[0]!.train.get(0);
-  const size: [number, number, number] = [first.image.channels, first.image.height, first.image.width];
-  const classification = fed.task === 'classification';
-  const model = modelConfig(o, fed.task, size, fed.numClasses);
-  return {
-    fed,
-    summary,
-    configFor: (name, out) => {
-      const strategy = strategyNamed(name);
-      const needs = strategy.model;
-      if (strategy.classificationOnly === true && model.kind !== 'densenet') throw new Error(`--strategy ${name} needs a classification federation (its projection head sits on DenseNet features)`);
-      return {
-        data: { dir: o.data, format, imbalance, seed, ...(resize ? { resize } : {}) },
-        strategy: name,
-        options: resolveOptions(strategy, o.strategyOptions ?? {}),
-        rounds: o.rounds ?? (classification ? 100 : 500),
-        localEpochs: o.localEpochs ?? 1,
-        batch: o.batch ?? (classification ? 128 : 16),
-        optimizer: { kind: o.optimizer ?? (classification ? 'sgd' : 'adam'), lr: o.lr ?? (classification ? 1e-3 : 1e-4), momentum: 0.9, weightDecay: 1e-4 },
-        model: {
-          config: { ...model, affineBatchNorm: needs.affineBatchNorm === true, ...(needs.projectionDim !== undefined ? { projectionDim: needs.projectionDim } : {}) },
-          amp: { L: o.ampL ?? 0, momentum: o.ampMomentum ?? 0, enabled: needs.ampNorm === true },
-        },
-        seed,
-        weighting: o.weighting ?? 'uniform',
-        augment: !classification,
-        out,
-      };
-    },
-  };
+  const inputShape: [number, number, number] = [first.image.channels, first.image.height, first.image.width];
+  return { fed, summary, configFor: configsFor(o, { task: fed.task, inputShape, numClasses: fed.numClasses, format }) };
 }

@@ -77,7 +77,8 @@ export class RunDirectory {
       task: this.task,
       metric: this.task === 'classification' ? 'accuracy' : 'dice',
       bestRound: best.round,
-      perSiteTest: Object.fromEntries(this.sites.map((s) => [s, best.sites[s]!.test])),
+      // NaN for a site absent from the best round (a deployed site that was away).
+      perSiteTest: Object.fromEntries(this.sites.map((s) => [s, best.sites[s]?.test ?? Number.NaN])),
       meanTest: best.meanTest,
       wallSeconds: (performance.now() - this.started) / 1000,
       config: this.config,
