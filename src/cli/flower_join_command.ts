@@ -28,10 +28,10 @@ interface JoinFlowerOptions extends TrainOptions {
 
 const MB = 1024 * 1024;
 
-/** `harmofl join-flower`: this site as a Flower 1.23 SuperNode (to be merged into `harmofl join`). */
+/** `harmofl join-flower` (also `harmofl join --flower ...`): this site as a Flower 1.23 SuperNode. */
 export function registerFlowerJoin(program: Command): void {
   addTrainOptions(
-    program.command('join-flower').description('take part in a Flower 1.23 federation as a SuperNode (TLS, node authentication)'),
+    program.command('join-flower').description('take part in a Flower 1.23 federation as a SuperNode (TLS, node authentication); `harmofl join --flower` is the same'),
     'runs/flower',
   )
     .option('--flower <host:port>', "the SuperLink's Fleet API address")
