@@ -15,7 +15,10 @@ const MARK = 'harmofl patch';
 
 /** `node_modules/@scope/name/rest` to the installed file, wherever npm put the package. */
 function installedFile(name) {
-  const parts = name.replace(/^[ab]\//, '').replace(/^node_modules\//, '').split('/');
+  const parts = name
+    .replace(/^[ab]\//, '')
+    .replace(/^node_modules\//, '')
+    .split('/');
   const pkg = parts[0].startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
   const rest = parts.slice(pkg.split('/').length).join('/');
   return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), rest);

@@ -39,4 +39,13 @@ export { ModelCache } from './fl/model_cache.js';
 export { CONFIG_KEYS, encodeRunSpec, runSpecOf, type ModelRef, type OptimizerConfig, type RunSpec } from './fl/run_spec.js';
 export { batches, toBatch, type Batch, type DataFormat } from './fl/batches.js';
 export { runFederation, siteSeed } from './fl/round_loop.js';
-export type { FederationEvent, FederationPlan, FederationResult, ProgressEvent, ResumePoint, RoundEvent, RoundReport, SiteRound } from './fl/round_loop.js';
+export type {
+  FederationEvent,
+  FederationPlan,
+  FederationResult,
+  ProgressEvent,
+  ResumePoint,
+  RoundEvent,
+  RoundReport,
+  SiteRound,
+} from './fl/round_loop.js';

@@ -25,12 +25,18 @@ const ALLOWED: Record<string, readonly string[]> = {
   experiment: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data', 'fl', 'report'],
 };
 
-const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+const files = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+  );
 
 /** Relative module specifiers of a file, with whether each is type-only. */
 function importsOf(file: string): Array<{ spec: string; typeOnly: boolean }> {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/^(import|export)\s+(type\s+)?(?:[^'"]*?\sfrom\s+)?'([^']+)'/gm)].map((m) => ({ spec: m[3]!, typeOnly: m[2] !== undefined }));
+  return [...text.matchAll(/^(import|export)\s+(type\s+)?(?:[^'"]*?\sfrom\s+)?'([^']+)'/gm)].map((m) => ({
+    spec: m[3]!,
+    typeOnly: m[2] !== undefined,
+  }));
 }
 
 test('no folder of src imports a higher layer (nn never imports harmofl, data never imports report)', () => {
@@ -63,5 +69,8 @@ test('the portable core (harmofl) reaches no Node built-in through a value impor
   visit(path.join(src, 'index.ts'));
   assert.ok(seen.size > 40, `walked ${seen.size} modules`);
   assert.deepEqual(nodeOnly, []);
-  assert.ok(importsOf(path.join(src, 'node.ts')).some((i) => i.spec === './fl/simulate.js'), 'the Node entry carries simulate()');
+  assert.ok(
+    importsOf(path.join(src, 'node.ts')).some((i) => i.spec === './fl/simulate.js'),
+    'the Node entry carries simulate()',
+  );
 });

@@ -51,7 +51,10 @@ async function timedSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOut
   const x = tf.randomUniform([batch, h, w, c], 0, 1, 'float32', seed) as tf.Tensor4D;
   const y =
     config.kind === 'densenet'
-      ? tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 2), 'int32')
+      ? tf.tensor1d(
+          Array.from({ length: batch }, (_, i) => i % 2),
+          'int32',
+        )
       : tf.tidy(() => tf.cast(tf.greater(tf.mean(x, 3), 0.5), 'int32'));
   const sgd = new Sgd({ lr: 1e-3, momentum: 0.9, weightDecay: 1e-4 });
   const wp = new WeightPerturbation(sgd, 0.05);
@@ -87,5 +90,7 @@ async function timedSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOut
 
 /** The bench's worker tasks. */
 export const tasks = {
-  benchTrainSteps: async (input: TrainStepBenchInput): Promise<TaskResult<TrainStepBenchOutput>> => ({ output: await benchTrainSteps(input) }),
+  benchTrainSteps: async (input: TrainStepBenchInput): Promise<TaskResult<TrainStepBenchOutput>> => ({
+    output: await benchTrainSteps(input),
+  }),
 };

@@ -16,33 +16,38 @@ interface BenchOptions {
 export function registerBench(program: Command): void {
   addBackendOption(
     program
-    .command('bench')
-    .description('training-step throughput (2 forward + 2 backward passes + SGD) per model, 1 and 2 workers')
-    .option('--json', 'print one JSON object {"rows": [...]} instead of the table')
-    .option('--configs <names>', `comma-separated subset of: ${BENCH_CONFIGS.map((c) => c.name).join(', ')}`, parseList)
-    .option('--workers <counts>', 'comma-separated worker counts', (v: string) => parseList(v).map((w) => parsePositiveInt(w, '--workers')), [1, 2]),
-  )
-    .action(async (opts: BenchOptions) => {
-      const unknown = (opts.configs ?? []).filter((n) => !BENCH_CONFIGS.some((c) => c.name === n));
-      if (unknown.length > 0) throw new Error(`unknown bench config ${unknown.join(', ')}; choose from ${BENCH_CONFIGS.map((c) => c.name).join(', ')}`);
-      const configs = opts.configs === undefined ? BENCH_CONFIGS : BENCH_CONFIGS.filter((c) => opts.configs!.includes(c.name));
-      const rows: BenchRow[] = [];
-      for (const config of configs) {
-        // The AmpNorm row measures one overhead; one worker is enough.
-        const workerCounts = config.ampL > 0 ? opts.workers.filter((w) => w === 1) : opts.workers;
-        for (const workers of workerCounts) {
-          process.stderr.write(`bench ${config.name} batch ${config.batch}, ${workers} worker(s)... `);
-          const row = await benchRow(config, workers, opts.backend);
-          process.stderr.write(`${row.imagesPerSecond.toPrecision(3)} img/s, peak RSS ${row.peakRssMiB.toFixed(0)} MiB\n`);
-          rows.push(row);
-        }
+      .command('bench')
+      .description('training-step throughput (2 forward + 2 backward passes + SGD) per model, 1 and 2 workers')
+      .option('--json', 'print one JSON object {"rows": [...]} instead of the table')
+      .option('--configs <names>', `comma-separated subset of: ${BENCH_CONFIGS.map((c) => c.name).join(', ')}`, parseList)
+      .option(
+        '--workers <counts>',
+        'comma-separated worker counts',
+        (v: string) => parseList(v).map((w) => parsePositiveInt(w, '--workers')),
+        [1, 2],
+      ),
+  ).action(async (opts: BenchOptions) => {
+    const unknown = (opts.configs ?? []).filter((n) => !BENCH_CONFIGS.some((c) => c.name === n));
+    if (unknown.length > 0)
+      throw new Error(`unknown bench config ${unknown.join(', ')}; choose from ${BENCH_CONFIGS.map((c) => c.name).join(', ')}`);
+    const configs = opts.configs === undefined ? BENCH_CONFIGS : BENCH_CONFIGS.filter((c) => opts.configs!.includes(c.name));
+    const rows: BenchRow[] = [];
+    for (const config of configs) {
+      // The AmpNorm row measures one overhead; one worker is enough.
+      const workerCounts = config.ampL > 0 ? opts.workers.filter((w) => w === 1) : opts.workers;
+      for (const workers of workerCounts) {
+        process.stderr.write(`bench ${config.name} batch ${config.batch}, ${workers} worker(s)... `);
+        const row = await benchRow(config, workers, opts.backend);
+        process.stderr.write(`${row.imagesPerSecond.toPrecision(3)} img/s, peak RSS ${row.peakRssMiB.toFixed(0)} MiB\n`);
+        rows.push(row);
       }
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ rows })}\n`);
-        return;
-      }
-      process.stdout.write(`${benchTable(rows)}\n`);
-    });
+    }
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ rows })}\n`);
+      return;
+    }
+    process.stdout.write(`${benchTable(rows)}\n`);
+  });
 }
 
 /** The human table: throughput, PyTorch reference, ratio, peak memory, and the AmpNorm overhead. */

@@ -43,26 +43,27 @@ function demoRun(o: DemoOptions, data: string, out: string, segmentation: boolea
 export function registerDemo(program: Command): void {
   const cmd = program
     .command('demo')
-    .description('generate the synthetic federations if missing, compare harmofl, fedavg and fedbn on classification and segmentation, write reports')
+    .description(
+      'generate the synthetic federations if missing, compare harmofl, fedavg and fedbn on classification and segmentation, write reports',
+    )
     .option('--data <dir>', 'where the synthetic federations live (written when missing)', 'data/synthetic')
     .option('--out <dir>', 'output folder', 'runs/demo')
     .option('--rounds <n>', 'rounds per run (default 30 classification, 10 segmentation)', (v: string) => parsePositiveInt(v, '--rounds'));
-  addBackendOption(addWorkersOption(cmd))
-    .action(async (o: DemoOptions) => {
-      const started = performance.now();
-      if (!existsSync(path.join(o.data, 'camelyon17')) || !existsSync(path.join(o.data, 'nuclei'))) {
-        process.stderr.write(`writing synthetic federations to ${o.data}...\n`);
-        await writeSyntheticFederations(o.data);
-      }
-      const lines: string[] = [];
-      for (const [task, dir, segmentation] of [
-        ['classification (Camelyon17-style, accuracy %)', 'camelyon17', false],
-        ['segmentation (nuclei-style, Dice %)', 'nuclei', true],
-      ] as const) {
-        const out = path.join(o.out, dir);
-        const { html, results } = await compareFromCli(demoRun(o, path.join(o.data, dir), out, segmentation), STRATEGIES);
-        lines.push(`${task}\n${comparisonTable(results)}\nreport: ${html}\n`);
-      }
-      process.stdout.write(`\n${lines.join('\n')}\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
-    });
+  addBackendOption(addWorkersOption(cmd)).action(async (o: DemoOptions) => {
+    const started = performance.now();
+    if (!existsSync(path.join(o.data, 'camelyon17')) || !existsSync(path.join(o.data, 'nuclei'))) {
+      process.stderr.write(`writing synthetic federations to ${o.data}...\n`);
+      await writeSyntheticFederations(o.data);
+    }
+    const lines: string[] = [];
+    for (const [task, dir, segmentation] of [
+      ['classification (Camelyon17-style, accuracy %)', 'camelyon17', false],
+      ['segmentation (nuclei-style, Dice %)', 'nuclei', true],
+    ] as const) {
+      const out = path.join(o.out, dir);
+      const { html, results } = await compareFromCli(demoRun(o, path.join(o.data, dir), out, segmentation), STRATEGIES);
+      lines.push(`${task}\n${comparisonTable(results)}\nreport: ${html}\n`);
+    }
+    process.stdout.write(`\n${lines.join('\n')}\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  });
 }

@@ -31,7 +31,9 @@ const MB = 1024 * 1024;
 /** `harmofl join-flower` (also `harmofl join --flower ...`): this site as a Flower 1.23 SuperNode. */
 export function registerFlowerJoin(program: Command): void {
   addTrainOptions(
-    program.command('join-flower').description('take part in a Flower 1.23 federation as a SuperNode (TLS, node authentication); `harmofl join --flower` is the same'),
+    program
+      .command('join-flower')
+      .description('take part in a Flower 1.23 federation as a SuperNode (TLS, node authentication); `harmofl join --flower` is the same'),
     'runs/flower',
   )
     .option('--flower <host:port>', "the SuperLink's Fleet API address")

@@ -31,18 +31,27 @@ export function registerImport(program: Command): void {
     .option('--image-size <px>', 'input height and width (default 384 for unet, 96 for densenet)', positive('--image-size'))
     .option('--classes <k>', 'output classes (default 2)', positive('--classes'));
   addBackendOption(cmd).action(async (o: ImportOptions) => {
-      await initBackend(o.backend);
-      const model = await loadModelSafetensors(o.from, new Rng(0), {
-        ...(o.model === undefined ? {} : { config: architecture(o.model, o, [3, o.imageSize ?? (o.model.startsWith('unet') ? 384 : 96), o.imageSize ?? (o.model.startsWith('unet') ? 384 : 96)], o.classes ?? 2) }),
-        warn: (m) => process.stderr.write(`warning: ${m}\n`),
-      });
-      try {
-        await saveModel(o.out, model);
-        process.stdout.write(
-          `${o.from} -> ${o.out}: ${model.config.kind}, ${model.params.parameterCount()} parameters, ${model.params.entries.size} entries\n`,
-        );
-      } finally {
-        model.dispose();
-      }
+    await initBackend(o.backend);
+    const model = await loadModelSafetensors(o.from, new Rng(0), {
+      ...(o.model === undefined
+        ? {}
+        : {
+            config: architecture(
+              o.model,
+              o,
+              [3, o.imageSize ?? (o.model.startsWith('unet') ? 384 : 96), o.imageSize ?? (o.model.startsWith('unet') ? 384 : 96)],
+              o.classes ?? 2,
+            ),
+          }),
+      warn: (m) => process.stderr.write(`warning: ${m}\n`),
     });
+    try {
+      await saveModel(o.out, model);
+      process.stdout.write(
+        `${o.from} -> ${o.out}: ${model.config.kind}, ${model.params.parameterCount()} parameters, ${model.params.entries.size} entries\n`,
+      );
+    } finally {
+      model.dispose();
+    }
+  });
 }

@@ -42,7 +42,10 @@ registerJoin(program);
 registerStatus(program);
 
 // `harmofl join --flower HOST:PORT ...` joins a Flower federation: the same verb, the Flower client's options.
-const argv = process.argv[2] === 'join' && process.argv.some((a) => a === '--flower' || a.startsWith('--flower=')) ? [...process.argv.slice(0, 2), 'join-flower', ...process.argv.slice(3)] : process.argv;
+const argv =
+  process.argv[2] === 'join' && process.argv.some((a) => a === '--flower' || a.startsWith('--flower='))
+    ? [...process.argv.slice(0, 2), 'join-flower', ...process.argv.slice(3)]
+    : process.argv;
 
 program.parseAsync(argv).catch((e: unknown) => {
   process.stderr.write(`harmofl: ${e instanceof Error ? e.message : String(e)}\n`);

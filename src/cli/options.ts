@@ -19,7 +19,8 @@ export function parsePositiveInt(value: string, option: string): number {
 
 /** Parses `--backend`. */
 export function parseBackend(value: string): BackendChoice {
-  if (!(BACKEND_CHOICES as readonly string[]).includes(value)) throw new InvalidArgumentError(`choose one of ${BACKEND_CHOICES.join(', ')}`);
+  if (!(BACKEND_CHOICES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`choose one of ${BACKEND_CHOICES.join(', ')}`);
   return value as BackendChoice;
 }
 
@@ -37,7 +38,8 @@ export function addWorkersOption(cmd: Command, help = 'parallel clients (default
 export function parseBound(name: string, min: 'zero' | 'positive'): (v: string) => number {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isFinite(n) || (min === 'zero' ? n < 0 : n <= 0)) throw new InvalidArgumentError(`${name} takes a number ${min === 'zero' ? '>= 0' : '> 0'}, got "${v}"`);
+    if (!Number.isFinite(n) || (min === 'zero' ? n < 0 : n <= 0))
+      throw new InvalidArgumentError(`${name} takes a number ${min === 'zero' ? '>= 0' : '> 0'}, got "${v}"`);
     return n;
   };
 }

@@ -56,40 +56,40 @@ export function registerPredict(program: Command): void {
     .option('--seed <n>', "a federation's split seed (the training run's)", (v: string) => Number(v), 0)
     .option('--json', 'print the report as JSON');
   addBackendOption(cmd).action(async (o: PredictCliOptions) => {
-      const backend = await initBackend(o.backend);
-      process.stderr.write(`backend: ${backend.name}\n`);
-      const norm = o.norm ?? (o.calibrateData === undefined ? 'batch' : 'calibrated');
-      const report = await runPrediction({
-        modelFile: o.model,
-        input: o.input,
-        out: o.out,
-        batch: o.batch,
-        calibrateBatch: o.calibrateBatch,
-        norm,
-        seed: o.seed,
-        ...(o.site === undefined ? {} : { site: o.site }),
-        ...(o.calibrateData === undefined ? {} : { calibrateData: o.calibrateData }),
-        warn: (m) => process.stderr.write(`warning: ${m}\n`),
-      });
-      const rate = report.images / Math.max(report.seconds, 1e-9);
-      // Partial success is success: each bad input is listed; the run fails only when nothing could be predicted.
-      if (report.failures.length === report.inputs) process.exitCode = 1;
-      if (o.json) {
-        process.stdout.write(`${JSON.stringify({ ...report, norm, imagesPerSecond: rate })}\n`);
-        return;
-      }
-      if (report.calibrationImages !== undefined)
-        process.stdout.write(`calibrated BatchNorm on ${report.calibrationImages} images of ${o.calibrateData}\n`);
-      if (report.metrics.length > 0) {
-        const name = report.task === 'classification' ? 'accuracy %' : 'dice %';
-        const mean = report.metrics.reduce((a, m) => a + m.value, 0) / report.metrics.length;
-        const rows = report.metrics.map((m) => [m.site, String(m.images), (m.value * 100).toFixed(2)]);
-        process.stdout.write(`${formatTable(['site', 'test images', name], [...rows, ['mean', '', (mean * 100).toFixed(2)]])}\n`);
-      }
-      for (const f of report.failures) process.stderr.write(`skipped ${f.input}: ${f.reason}\n`);
-      const failed = report.failures.length > 0 ? `; ${report.failures.length} of ${report.inputs} inputs skipped (listed above)` : '';
-      process.stdout.write(
-        `predicted ${report.images} images from ${report.inputs - report.failures.length} inputs in ${report.seconds.toFixed(2)} s (${rate.toFixed(1)} images/s, ${norm} statistics, batch ${o.batch})${failed}; ${report.predictions}\n`,
-      );
+    const backend = await initBackend(o.backend);
+    process.stderr.write(`backend: ${backend.name}\n`);
+    const norm = o.norm ?? (o.calibrateData === undefined ? 'batch' : 'calibrated');
+    const report = await runPrediction({
+      modelFile: o.model,
+      input: o.input,
+      out: o.out,
+      batch: o.batch,
+      calibrateBatch: o.calibrateBatch,
+      norm,
+      seed: o.seed,
+      ...(o.site === undefined ? {} : { site: o.site }),
+      ...(o.calibrateData === undefined ? {} : { calibrateData: o.calibrateData }),
+      warn: (m) => process.stderr.write(`warning: ${m}\n`),
     });
+    const rate = report.images / Math.max(report.seconds, 1e-9);
+    // Partial success is success: each bad input is listed; the run fails only when nothing could be predicted.
+    if (report.failures.length === report.inputs) process.exitCode = 1;
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify({ ...report, norm, imagesPerSecond: rate })}\n`);
+      return;
+    }
+    if (report.calibrationImages !== undefined)
+      process.stdout.write(`calibrated BatchNorm on ${report.calibrationImages} images of ${o.calibrateData}\n`);
+    if (report.metrics.length > 0) {
+      const name = report.task === 'classification' ? 'accuracy %' : 'dice %';
+      const mean = report.metrics.reduce((a, m) => a + m.value, 0) / report.metrics.length;
+      const rows = report.metrics.map((m) => [m.site, String(m.images), (m.value * 100).toFixed(2)]);
+      process.stdout.write(`${formatTable(['site', 'test images', name], [...rows, ['mean', '', (mean * 100).toFixed(2)]])}\n`);
+    }
+    for (const f of report.failures) process.stderr.write(`skipped ${f.input}: ${f.reason}\n`);
+    const failed = report.failures.length > 0 ? `; ${report.failures.length} of ${report.inputs} inputs skipped (listed above)` : '';
+    process.stdout.write(
+      `predicted ${report.images} images from ${report.inputs - report.failures.length} inputs in ${report.seconds.toFixed(2)} s (${rate.toFixed(1)} images/s, ${norm} statistics, batch ${o.batch})${failed}; ${report.predictions}\n`,
+    );
+  });
 }

@@ -17,7 +17,12 @@ export function registerSynth(program: Command): void {
     .option('--slices <n>', 'slices per volume', int('--slices'), SYNTH_DEFAULTS.slices)
     .option('--images-per-site <n>', 'nuclei-style images per site', int('--images-per-site'), SYNTH_DEFAULTS.imagesPerSite)
     .option('--image-size <px>', 'nuclei image side (multiple of 16)', int('--image-size'), SYNTH_DEFAULTS.imageSize)
-    .option('--shift <s>', 'strength of the site shifts (0: sites look alike, a control; 1: default)', (v: string) => Number(v), SYNTH_DEFAULTS.shift)
+    .option(
+      '--shift <s>',
+      'strength of the site shifts (0: sites look alike, a control; 1: default)',
+      (v: string) => Number(v),
+      SYNTH_DEFAULTS.shift,
+    )
     .option('--seed <n>', 'seed (same seed, same files)', (v: string) => Number(v), SYNTH_DEFAULTS.seed)
     .action(async (opts: SynthOptions & { out: string }) => {
       const started = performance.now();

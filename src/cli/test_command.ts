@@ -37,7 +37,12 @@ export function registerTest(program: Command): void {
     .description("evaluate a saved model (best.hflm / latest.hflm) on every site's test split")
     .requiredOption('--checkpoint <file>', 'model file written by harmofl train')
     .requiredOption('--data <dir>', 'federation folder')
-    .option('--batch <n>', 'evaluation batch (BatchNorm uses batch statistics, as the reference)', (v: string) => parsePositiveInt(v, '--batch'), 16)
+    .option(
+      '--batch <n>',
+      'evaluation batch (BatchNorm uses batch statistics, as the reference)',
+      (v: string) => parsePositiveInt(v, '--batch'),
+      16,
+    )
     .option('--seed <n>', "split seed (default: the training run's, from checkpoint.hflc beside the model)", (v: string) => Number(v))
     .option('--json', 'print JSON');
   addBackendOption(cmd).action(async (o: TestOptions) => {
@@ -49,13 +54,21 @@ export function registerTest(program: Command): void {
     model.dispose();
     const fed = await loadFederation(o.data, { format: detectFormat(o.data), seed: o.seed ?? (await runSeed(o.checkpoint)) ?? 0 });
     assertTaskFits(ref, fed, o.checkpoint, o.data);
-    const siteEntries = await siteEntriesOf(o.checkpoint, fed.sites.map((s) => s.name));
-    if (siteEntries.size > 0) process.stderr.write(`each site is evaluated with its own normalization state (${siteEntries.size} sites, from ${path.join(path.dirname(o.checkpoint), 'clients')})\n`);
+    const siteEntries = await siteEntriesOf(
+      o.checkpoint,
+      fed.sites.map((s) => s.name),
+    );
+    if (siteEntries.size > 0)
+      process.stderr.write(
+        `each site is evaluated with its own normalization state (${siteEntries.size} sites, from ${path.join(path.dirname(o.checkpoint), 'clients')})\n`,
+      );
     const results = await evaluateSites(ref, state, fed, 'test', o.batch, siteEntries);
     const metric = fed.task === 'classification' ? 'accuracy' : 'dice';
     const meanTest = results.reduce((a, r) => a + r.metric, 0) / results.length;
     if (o.json) {
-      process.stdout.write(`${JSON.stringify({ metric, perSiteTest: Object.fromEntries(results.map((r) => [r.site, r.metric])), meanTest })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ metric, perSiteTest: Object.fromEntries(results.map((r) => [r.site, r.metric])), meanTest })}\n`,
+      );
       return;
     }
     const rows = results.map((r) => [r.site, String(r.samples), (r.metric * 100).toFixed(2)]);

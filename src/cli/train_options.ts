@@ -28,9 +28,12 @@ export interface TrainOptions extends Omit<RunOptions, 'strategyOptions'> {
 /** Adds the data (unless `data: false`), model, optimization and run options, and every strategy's own options, to a command. */
 export function addTrainOptions(cmd: Command, defaultOut: string, options: { data?: boolean } = {}): Command {
   // The coordinator of a deployment has no data (`data: false`): its sites do.
-  if (options.data !== false) cmd.requiredOption('--data <dir>', 'federation folder (manifest.csv, Camelyon17-WILDS metadata.csv, or prostate site folders)');
+  if (options.data !== false)
+    cmd.requiredOption('--data <dir>', 'federation folder (manifest.csv, Camelyon17-WILDS metadata.csv, or prostate site folders)');
   cmd
-    .option('--rounds <n>', 'communication rounds (reference: 100 classification, 500 segmentation)', (v: string) => parsePositiveInt(v, '--rounds'))
+    .option('--rounds <n>', 'communication rounds (reference: 100 classification, 500 segmentation)', (v: string) =>
+      parsePositiveInt(v, '--rounds'),
+    )
     .option('--local-epochs <n>', 'local epochs per round (alias --wk-iters)', (v: string) => parsePositiveInt(v, '--local-epochs'), 1)
     .option('--wk-iters <n>', 'alias of --local-epochs', (v: string) => parsePositiveInt(v, '--wk-iters'))
     .option('--lr <x>', 'learning rate (reference: 1e-3 SGD classification, 1e-4 Adam segmentation)', parseBound('--lr', 'positive'))
@@ -38,7 +41,11 @@ export function addTrainOptions(cmd: Command, defaultOut: string, options: { dat
   for (const o of allStrategyOptions()) cmd.option(o.flag, o.help, parseBound(o.flag.split(' ')[0]!, o.min), o.default);
   cmd
     .option('--optimizer <name>', 'sgd | adam (default by task)', oneOf('--optimizer', ['sgd', 'adam'] as const))
-    .option('--model <name>', 'densenet121 | unet32 | densenet | unet (default: the reference model of the task)', oneOf('--model', ['densenet121', 'unet32', 'densenet', 'unet'] as const))
+    .option(
+      '--model <name>',
+      'densenet121 | unet32 | densenet | unet (default: the reference model of the task)',
+      oneOf('--model', ['densenet121', 'unet32', 'densenet', 'unet'] as const),
+    )
     .option('--features <n>', 'densenet init features / unet base features', (v: string) => parsePositiveInt(v, '--features'))
     .option('--growth <n>', 'densenet growth rate', (v: string) => parsePositiveInt(v, '--growth'))
     .option('--blocks <a,b,c,d>', 'densenet block config', (v: string) => parseList(v).map((b) => parsePositiveInt(b, '--blocks')))
@@ -65,12 +72,19 @@ export const printEvents: EventListener = (event, config) => {
     if (!process.stderr.isTTY) return;
     const width = 20;
     const filled = Math.round((width * event.done) / event.total);
-    process.stderr.write(`\r${config.strategy} round ${event.round + 1}/${config.rounds} ${event.phase.padEnd(8)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${event.done}/${event.total} sites`);
+    process.stderr.write(
+      `\r${config.strategy} round ${event.round + 1}/${config.rounds} ${event.phase.padEnd(8)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${event.done}/${event.total} sites`,
+    );
     if (event.done === event.total) process.stderr.write('\r\x1b[K');
     return;
   }
   const r = event.report;
-  const rows = Object.entries(r.sites).map(([site, v]) => [site, v.trainLoss.toFixed(4), (v.val * 100).toFixed(2), (v.test * 100).toFixed(2)]);
+  const rows = Object.entries(r.sites).map(([site, v]) => [
+    site,
+    v.trainLoss.toFixed(4),
+    (v.val * 100).toFixed(2),
+    (v.test * 100).toFixed(2),
+  ]);
   process.stderr.write(
     `${config.strategy} round ${r.round + 1}/${config.rounds} (${r.seconds.toFixed(1)} s)${r.isBest ? ', best so far' : ''}\n${formatTable(['site', 'train loss', 'val %', 'test %'], [...rows, ['mean', '', (r.meanVal * 100).toFixed(2), (r.meanTest * 100).toFixed(2)]])}\n`,
   );
@@ -87,7 +101,10 @@ export async function prepareFromCli(o: TrainOptions): Promise<PreparedRun> {
 }
 
 /** Runs `work` with a simulation worker pool of `o.workers` threads, closing it afterwards. */
-export async function withPool<T>(o: Pick<TrainOptions, 'workers' | 'backend'>, work: (pool: WorkerPool<SimulationTasks>) => Promise<T>): Promise<T> {
+export async function withPool<T>(
+  o: Pick<TrainOptions, 'workers' | 'backend'>,
+  work: (pool: WorkerPool<SimulationTasks>) => Promise<T>,
+): Promise<T> {
   const pool = new WorkerPool<SimulationTasks>(o.workers, SIMULATION_TASKS, o.backend);
   try {
     await pool.ready();

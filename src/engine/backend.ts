@@ -42,7 +42,8 @@ export async function initEngine(choice: BackendChoice = 'auto', options: Engine
   }
   if (name === 'wasm') {
     if (options.simdModule !== undefined) provideSimdModule(options.simdModule);
-    else if (!hasSimdModule()) throw new Error('the wasm backend needs harmofl\'s SIMD kernels: pass simdModule (the bytes of dist/wasm/conv_kernels.wasm)');
+    else if (!hasSimdModule())
+      throw new Error("the wasm backend needs harmofl's SIMD kernels: pass simdModule (the bytes of dist/wasm/conv_kernels.wasm)");
     await import('@tensorflow/tfjs-backend-wasm');
   }
   if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');

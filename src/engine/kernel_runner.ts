@@ -48,11 +48,7 @@ export class KernelRunner {
 
   /** Stride-1 NHWC convolution on the backend's native Conv2D. */
   conv(x: TensorInfo, filter: TensorInfo, dilations: [number, number] = [1, 1]): TensorInfo {
-    return this.run(
-      'Conv2D',
-      { x, filter },
-      { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations },
-    );
+    return this.run('Conv2D', { x, filter }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations });
   }
 
   /** Frees every intermediate except `keep`. */
@@ -76,5 +72,14 @@ export interface ConvGradAttrs {
 export function nhwcConvInfo(kernelName: string, inShape: number[], filterShape: number[], attrs: ConvGradAttrs): backend_util.Conv2DInfo {
   if (attrs.dataFormat !== 'NHWC') throw new Error(`${kernelName}: only NHWC is supported, got ${attrs.dataFormat}`);
   type Shape4 = [number, number, number, number];
-  return backend_util.computeConv2DInfo(inShape as Shape4, filterShape as Shape4, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  return backend_util.computeConv2DInfo(
+    inShape as Shape4,
+    filterShape as Shape4,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
 }

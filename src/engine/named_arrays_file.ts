@@ -22,7 +22,12 @@ export function encodeArraysFile(magic: string, header: object, arrays: NamedArr
 }
 
 /** Decodes `encodeArraysFile` bytes; `source` names the file and `kind` what it should be, in errors. */
-export function decodeArraysFile<H extends object>(bytes: Uint8Array, magic: string, source: string, kind: string): { header: H; arrays: NamedArrays } {
+export function decodeArraysFile<H extends object>(
+  bytes: Uint8Array,
+  magic: string,
+  source: string,
+  kind: string,
+): { header: H; arrays: NamedArrays } {
   const fail = (why: string): never => {
     throw new Error(`${source}: ${why}`);
   };

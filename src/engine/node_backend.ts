@@ -30,5 +30,8 @@ function simdModuleBytes(): Uint8Array {
 /** Selects and initialises the compute backend in Node: native TensorFlow when installed (`auto`), else wasm with our SIMD kernels read from disk. */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
   const nativePackage = choice === 'auto' || choice === 'tensorflow' ? await loadNative() : undefined;
-  return initEngine(choice, { ...(nativePackage !== undefined ? { nativePackage } : {}), ...(nativePackage === undefined && choice !== 'cpu' ? { simdModule: simdModuleBytes() } : {}) });
+  return initEngine(choice, {
+    ...(nativePackage !== undefined ? { nativePackage } : {}),
+    ...(nativePackage === undefined && choice !== 'cpu' ? { simdModule: simdModuleBytes() } : {}),
+  });
 }

@@ -39,7 +39,19 @@ interface SimdExports {
     padTop: number,
     padLeft: number,
   ): void;
-  avgPoolGradTiled(dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, scale: number): void;
+  avgPoolGradTiled(
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    scale: number,
+  ): void;
   channelSums(u: number, v: number, rows: number, channels: number, out: number, relu: boolean): void;
   channelAffine(u: number, v: number, out: number, rows: number, channels: number, coef: number, relu: boolean): void;
   winogradFilterGrad(
@@ -122,7 +134,10 @@ export function simdKernels(backend: HeapBackend): SimdExports {
     throw new Error('the wasm backend does not expose its memory (wasm.asm.memory); this tfjs-backend-wasm version is not supported');
   let exports = instances.get(memory);
   if (exports === undefined) {
-    if (compiled === undefined) throw new Error('the SIMD kernels were not provided (provideSimdModule); initialise the engine through initBackend of harmofl/node, or pass simdModule to initEngine');
+    if (compiled === undefined)
+      throw new Error(
+        'the SIMD kernels were not provided (provideSimdModule); initialise the engine through initBackend of harmofl/node, or pass simdModule to initEngine',
+      );
     exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdExports;
     instances.set(memory, exports);
   }

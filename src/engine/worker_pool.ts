@@ -93,7 +93,10 @@ export class WorkerPool<T extends TaskTable> {
     void slot.worker.terminate();
     const fresh = this.start();
     this.slots[index] = fresh;
-    void fresh.ready.then(() => this.dispatch(), () => undefined);
+    void fresh.ready.then(
+      () => this.dispatch(),
+      () => undefined,
+    );
   }
 
   private dispatch(): void {

@@ -38,7 +38,12 @@ export async function compareStrategies(
     for (const strategy of strategies) {
       const dir = seeds.length === 1 ? path.join(out, strategy) : path.join(out, strategy, `seed-${seed}`);
       const config = prepared.configFor(strategy, dir);
-      const summary = await train(seed === undefined ? config : { ...config, seed }, prepared.fed, pool, options.listener === undefined ? {} : { listener: options.listener });
+      const summary = await train(
+        seed === undefined ? config : { ...config, seed },
+        prepared.fed,
+        pool,
+        options.listener === undefined ? {} : { listener: options.listener },
+      );
       const rounds = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8'))
         .trim()
         .split('\n')
@@ -49,12 +54,18 @@ export async function compareStrategies(
   const results = strategies.map((s) => seedRuns.get(s)![0]!);
   const sites = prepared.fed.sites.map((s) => s.name);
   const amp = strategies.find((s) => strategyNamed(s).model.ampNorm === true);
-  const pictures = amp === undefined ? [] : await ampNormPictures(path.join(results[strategies.indexOf(amp)]!.summary.config.out, 'best.hflm'), prepared.fed);
+  const pictures =
+    amp === undefined
+      ? []
+      : await ampNormPictures(path.join(results[strategies.indexOf(amp)]!.summary.config.out, 'best.hflm'), prepared.fed);
   // The first seed's best models, as for the AmpNorm pictures.
   const predictions = new Map<string, TestPredictions>();
   for (const r of results) {
     const model = path.join(r.summary.config.out, 'best.hflm');
-    predictions.set(r.summary.strategy, await predictTestSplits(model, prepared.fed, r.summary.config.batch, await siteEntriesOf(model, sites)));
+    predictions.set(
+      r.summary.strategy,
+      await predictTestSplits(model, prepared.fed, r.summary.config.batch, await siteEntriesOf(model, sites)),
+    );
   }
   const encode = (text: string): Uint8Array[] => [new TextEncoder().encode(text)];
   await writeFileAtomic(path.join(out, 'report.md'), encode(comparisonMarkdown(results, sites, seedRuns)));

@@ -19,7 +19,10 @@ export interface SiteMetric {
 /** Fails when a model of one task is given a federation of the other, naming both. */
 export function assertTaskFits(model: ModelRef, fed: Federation, modelFile: string, dataDir: string): void {
   const task = model.config.kind === 'densenet' ? 'classification' : 'segmentation';
-  if (task !== fed.task) throw new Error(`${modelFile} is a ${task} model (${model.config.kind}) but ${dataDir} is a ${fed.task} federation; use a ${fed.task} model with it`);
+  if (task !== fed.task)
+    throw new Error(
+      `${modelFile} is a ${task} model (${model.config.kind}) but ${dataDir} is a ${fed.task} federation; use a ${fed.task} model with it`,
+    );
   const classes = model.config.kind === 'densenet' ? model.config.numClasses : model.config.outChannels;
   if (classes !== fed.numClasses) throw new Error(`${modelFile} predicts ${classes} classes but ${dataDir} has ${fed.numClasses}`);
 }
@@ -42,15 +45,39 @@ export async function siteEntriesOf(modelFile: string, sites: readonly string[])
 }
 
 /** The reference metric of `state` on one split of every site, each with its own entries where given. */
-export async function evaluateSites(model: ModelRef, state: NamedArrays, fed: Federation, split: 'val' | 'test', batch: number, siteEntries: ReadonlyMap<string, NamedArrays> = new Map()): Promise<SiteMetric[]> {
+export async function evaluateSites(
+  model: ModelRef,
+  state: NamedArrays,
+  fed: Federation,
+  split: 'val' | 'test',
+  batch: number,
+  siteEntries: ReadonlyMap<string, NamedArrays> = new Map(),
+): Promise<SiteMetric[]> {
   const models = new ModelCache();
   // Evaluation reads only the model and the batch of the run spec.
-  const run = encodeRunSpec({ strategy: 'fedavg', options: {}, model, optimizer: { kind: 'sgd', lr: 1, momentum: 0, weightDecay: 0 }, epochs: 1, batch, augment: false });
+  const run = encodeRunSpec({
+    strategy: 'fedavg',
+    options: {},
+    model,
+    optimizer: { kind: 'sgd', lr: 1, momentum: 0, weightDecay: 0 },
+    epochs: 1,
+    batch,
+    augment: false,
+  });
   try {
     const out: SiteMetric[] = [];
     for (const site of fed.sites) {
       const context = { ...emptyContext(site.name), arrays: replaceEntries({}, 'local', siteEntries.get(site.name) ?? {}) };
-      const reply = await createClientApp(site, fed, models).evaluate({ kind: 'evaluate', version: PROTOCOL_VERSION, round: 0, arrays: state, config: { [CONFIG_KEYS.run]: run, [CONFIG_KEYS.splits]: split } }, context);
+      const reply = await createClientApp(site, fed, models).evaluate(
+        {
+          kind: 'evaluate',
+          version: PROTOCOL_VERSION,
+          round: 0,
+          arrays: state,
+          config: { [CONFIG_KEYS.run]: run, [CONFIG_KEYS.splits]: split },
+        },
+        context,
+      );
       out.push({ site: site.name, metric: reply.metrics[split]!, samples: reply.samples[split]! });
     }
     return out;

@@ -47,11 +47,24 @@ export interface ArchitectureFlags {
 }
 
 /** The model config of an architecture at `inputShape` ([C, H, W]) with `classes` outputs; the small models' defaults live here only. */
-export function architecture(kind: Architecture, flags: ArchitectureFlags, inputShape: [number, number, number], classes: number): ModelConfig {
+export function architecture(
+  kind: Architecture,
+  flags: ArchitectureFlags,
+  inputShape: [number, number, number],
+  classes: number,
+): ModelConfig {
   if (kind === 'densenet121') return { ...densenet121(inputShape[1]), inputShape, numClasses: classes };
   if (kind === 'unet32') return { ...unet32(inputShape[1]), inputShape, outChannels: classes };
   if (kind === 'densenet')
-    return { kind: 'densenet', inputShape, growthRate: flags.growth ?? 12, blockConfig: flags.blocks ?? [3, 6, 12, 8], numInitFeatures: flags.features ?? 24, bnSize: 4, numClasses: classes };
+    return {
+      kind: 'densenet',
+      inputShape,
+      growthRate: flags.growth ?? 12,
+      blockConfig: flags.blocks ?? [3, 6, 12, 8],
+      numInitFeatures: flags.features ?? 24,
+      bnSize: 4,
+      numClasses: classes,
+    };
   return { kind: 'unet', inputShape, initFeatures: flags.features ?? 8, outChannels: classes };
 }
 
@@ -59,7 +72,9 @@ export function architecture(kind: Architecture, flags: ArchitectureFlags, input
 function modelConfig(o: RunOptions, task: Federation['task'], size: [number, number, number], classes: number): ModelConfig {
   const kind = o.model ?? (task === 'classification' ? 'densenet121' : 'unet32');
   if ((kind.startsWith('densenet') ? 'classification' : 'segmentation') !== task)
-    throw new Error(`--model ${kind} does not fit a ${task} federation; use ${task === 'classification' ? 'densenet121 or densenet' : 'unet32 or unet'}`);
+    throw new Error(
+      `--model ${kind} does not fit a ${task} federation; use ${task === 'classification' ? 'densenet121 or densenet' : 'unet32 or unet'}`,
+    );
   return architecture(kind, o, size, classes);
 }
 
@@ -81,7 +96,8 @@ export function configsFor(o: RunOptions, shape: FederationShape): PreparedRun['
   return (name, out) => {
     const strategy = strategyNamed(name);
     const needs = strategy.model;
-    if (strategy.classificationOnly === true && model.kind !== 'densenet') throw new Error(`--strategy ${name} needs a classification federation (its projection head sits on DenseNet features)`);
+    if (strategy.classificationOnly === true && model.kind !== 'densenet')
+      throw new Error(`--strategy ${name} needs a classification federation (its projection head sits on DenseNet features)`);
     return {
       data: { dir: o.data, format: shape.format, imbalance, seed, ...(resize ? { resize } : {}) },
       strategy: name,
@@ -89,9 +105,18 @@ export function configsFor(o: RunOptions, shape: FederationShape): PreparedRun['
       rounds: o.rounds ?? (classification ? 100 : 500),
       localEpochs: o.localEpochs ?? 1,
       batch: o.batch ?? (classification ? 128 : 16),
-      optimizer: { kind: o.optimizer ?? (classification ? 'sgd' : 'adam'), lr: o.lr ?? (classification ? 1e-3 : 1e-4), momentum: 0.9, weightDecay: 1e-4 },
+      optimizer: {
+        kind: o.optimizer ?? (classification ? 'sgd' : 'adam'),
+        lr: o.lr ?? (classification ? 1e-3 : 1e-4),
+        momentum: 0.9,
+        weightDecay: 1e-4,
+      },
       model: {
-        config: { ...model, affineBatchNorm: needs.affineBatchNorm === true, ...(needs.projectionDim !== undefined ? { projectionDim: needs.projectionDim } : {}) },
+        config: {
+          ...model,
+          affineBatchNorm: needs.affineBatchNorm === true,
+          ...(needs.projectionDim !== undefined ? { projectionDim: needs.projectionDim } : {}),
+        },
         amp: { L: o.ampL ?? 0, momentum: o.ampMomentum ?? 0, enabled: needs.ampNorm === true },
       },
       seed,

@@ -9,7 +9,12 @@ import type { TrainConfig, TrainSummary } from '../fl/train_config.js';
 export type EventListener = (event: FederationEvent, config: TrainConfig) => void;
 
 /** Runs one strategy in simulation to the end, telling `listener` of each event. */
-export async function train(config: TrainConfig, fed: Federation, pool: WorkerPool<SimulationTasks>, options: { resume?: boolean; listener?: EventListener } = {}): Promise<TrainSummary> {
+export async function train(
+  config: TrainConfig,
+  fed: Federation,
+  pool: WorkerPool<SimulationTasks>,
+  options: { resume?: boolean; listener?: EventListener } = {},
+): Promise<TrainSummary> {
   const run = simulate(config, fed, pool, { resume: options.resume === true });
   for (;;) {
     const next = await run.next();

@@ -57,7 +57,8 @@ export function averagingServer(
   return {
     name,
     configureTrain: (round, global, sites) => instruct('train', round, global, sites),
-    aggregateTrain: (round, global, replies, failures) => (canAggregate(setup, replies, failures) ? aggregate(round, global, replies, clientWeights(replies, setup.weighting)) : undefined),
+    aggregateTrain: (round, global, replies, failures) =>
+      canAggregate(setup, replies, failures) ? aggregate(round, global, replies, clientWeights(replies, setup.weighting)) : undefined,
     configureEvaluate: (round, global, sites) => instruct('evaluate', round, global, sites),
     aggregateEvaluate: (_round, replies) => collectEvaluation(replies),
     getState: () => state.getState(),

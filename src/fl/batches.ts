@@ -21,11 +21,21 @@ export function toBatch(samples: Sample[], fed: DataFormat): Batch {
   const x = new Float32Array(samples.length * plane);
   samples.forEach((s, i) => {
     if (s.image.height !== height || s.image.width !== width || s.image.channels !== channels)
-      throw new Error(`images of one batch differ in size (${s.image.width}x${s.image.height}x${s.image.channels} vs ${width}x${height}x${channels}); pass a resize`);
+      throw new Error(
+        `images of one batch differ in size (${s.image.width}x${s.image.height}x${s.image.channels} vs ${width}x${height}x${channels}); pass a resize`,
+      );
     for (let k = 0; k < plane; k++) x[i * plane + k] = s.image.data[k]! * fed.inputScale;
   });
   const xt = tf.tensor4d(x, [samples.length, height, width, channels]);
-  if (fed.task === 'classification') return { x: xt, y: tf.tensor1d(samples.map((s) => s.label as number), 'int32'), size: samples.length };
+  if (fed.task === 'classification')
+    return {
+      x: xt,
+      y: tf.tensor1d(
+        samples.map((s) => s.label as number),
+        'int32',
+      ),
+      size: samples.length,
+    };
   const masks = new Int32Array(samples.length * height * width);
   samples.forEach((s, i) => masks.set(s.label as Uint8Array, i * height * width));
   return { x: xt, y: tf.tensor3d(masks, [samples.length, height, width], 'int32'), size: samples.length };
@@ -35,7 +45,13 @@ export function toBatch(samples: Sample[], fed: DataFormat): Batch {
  * Batches of `source` in a seeded order (training) or in order (evaluation), decoded lazily;
  * `augmentWith` applies the reference's rot90/flip augmentation per sample.
  */
-export async function* batches(source: SampleSource, fed: DataFormat, batchSize: number, order?: Rng, augmentWith?: Rng): AsyncGenerator<Batch> {
+export async function* batches(
+  source: SampleSource,
+  fed: DataFormat,
+  batchSize: number,
+  order?: Rng,
+  augmentWith?: Rng,
+): AsyncGenerator<Batch> {
   const idx = Array.from({ length: source.size }, (_, i) => i);
   if (order !== undefined) order.shuffle(idx);
   for (let start = 0; start < idx.length; start += batchSize) {

@@ -41,7 +41,8 @@ export async function readCheckpoint<C, B>(file: string): Promise<Checkpoint<C, 
     throw new Error(`${file}: no checkpoint to resume from (run without --resume first)`);
   }
   const { header, arrays } = decodeArraysFile<CheckpointHeader<C, B>>(bytes, MAGIC, file, 'checkpoint');
-  if (header.version !== 2) throw new Error(`${file}: checkpoint version ${String(header.version)} is from an older harmofl; start the run again`);
+  if (header.version !== 2)
+    throw new Error(`${file}: checkpoint version ${String(header.version)} is from an older harmofl; start the run again`);
   const global: NamedArrays = {};
   const server: NamedArrays = {};
   for (const [name, a] of Object.entries(arrays)) {

@@ -11,7 +11,14 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { Sgd } from '../optim/sgd.js';
 import { batches, type DataFormat } from './batches.js';
 import { entriesUnder, replaceEntries, type ClientContext } from './client_context.js';
-import { PROTOCOL_VERSION, MessageError, type EvaluateInstruction, type EvaluateReply, type TrainInstruction, type TrainReply } from './messages.js';
+import {
+  PROTOCOL_VERSION,
+  MessageError,
+  type EvaluateInstruction,
+  type EvaluateReply,
+  type TrainInstruction,
+  type TrainReply,
+} from './messages.js';
 import { ModelCache } from './model_cache.js';
 import { CONFIG_KEYS, configInt, runSpecOf, type OptimizerConfig, type RunSpec } from './run_spec.js';
 import { resolveOptions, strategyNamed } from './strategies/index.js';
@@ -25,11 +32,12 @@ export interface ClientApp {
   evaluate(instruction: EvaluateInstruction, context: ClientContext): Promise<EvaluateReply>;
 }
 
-
 const PLAIN: FitPlan = { alpha: 0, freezeInputNorm: true };
 
 function baseOptimizer(c: OptimizerConfig): Optimizer {
-  return c.kind === 'sgd' ? new Sgd({ lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay }) : new Adam({ lr: c.lr, weightDecay: c.weightDecay });
+  return c.kind === 'sgd'
+    ? new Sgd({ lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay })
+    : new Adam({ lr: c.lr, weightDecay: c.weightDecay });
 }
 
 /** An instruction's run spec with its strategy's client hook. */
@@ -56,8 +64,10 @@ export function createClientApp(site: SiteData, format: DataFormat, models: Mode
       const model = models.get('local', spec.model, state, true);
       const base = baseOptimizer(spec.optimizer);
       const kind = context.values['optimizer.kind'];
-      if (typeof kind === 'string') base.setState({ kind, step: context.values['optimizer.step'] as number, slots: entriesUnder(context, 'optimizer') });
-      const plan = spec.hook.plan?.({ model, global: state, context, reference: (role, s) => models.get(role, spec.model, s, true) }) ?? PLAIN;
+      if (typeof kind === 'string')
+        base.setState({ kind, step: context.values['optimizer.step'] as number, slots: entriesUnder(context, 'optimizer') });
+      const plan =
+        spec.hook.plan?.({ model, global: state, context, reference: (role, s) => models.get(role, spec.model, s, true) }) ?? PLAIN;
       model.inputNorm.frozen = plan.freezeInputNorm;
       const opt = new WeightPerturbation(base, plan.alpha);
       const rng = new Rng(seed);
@@ -68,7 +78,10 @@ export function createClientApp(site: SiteData, format: DataFormat, models: Mode
           for await (const b of batches(site.train, format, spec.batch, rng, spec.augment ? rng : undefined)) {
             const objective = plan.objective?.(b);
             try {
-              lossSum += trainStep(model, opt, b.x, b.y, { ...(plan.regularizer ? { regularizer: plan.regularizer } : {}), ...(objective ? { objective: objective.loss } : {}) }).loss;
+              lossSum += trainStep(model, opt, b.x, b.y, {
+                ...(plan.regularizer ? { regularizer: plan.regularizer } : {}),
+                ...(objective ? { objective: objective.loss } : {}),
+              }).loss;
             } finally {
               objective?.dispose();
               tf.dispose([b.x, b.y]);
@@ -84,8 +97,14 @@ export function createClientApp(site: SiteData, format: DataFormat, models: Mode
       base.dispose();
       const local = spec.hook.localEntries?.(model);
       let arrays = replaceEntries(context.arrays, 'optimizer', optimizerState.slots);
-      if (local !== undefined) arrays = replaceEntries(arrays, 'local', Object.fromEntries(Object.entries(trained).filter(([name]) => local.has(name))));
-      let next: ClientContext = { site: site.name, round: instruction.round, arrays, values: { ...context.values, 'optimizer.kind': optimizerState.kind, 'optimizer.step': optimizerState.step } };
+      if (local !== undefined)
+        arrays = replaceEntries(arrays, 'local', Object.fromEntries(Object.entries(trained).filter(([name]) => local.has(name))));
+      let next: ClientContext = {
+        site: site.name,
+        round: instruction.round,
+        arrays,
+        values: { ...context.values, 'optimizer.kind': optimizerState.kind, 'optimizer.step': optimizerState.step },
+      };
       if (plan.after !== undefined) next = plan.after(trained, next);
       const reply: TrainReply = {
         kind: 'train-reply',
@@ -107,13 +126,17 @@ export function createClientApp(site: SiteData, format: DataFormat, models: Mode
       const metrics: Record<string, number> = {};
       const samples: Record<string, number> = {};
       for (const split of splits) {
-        if (split !== 'train' && split !== 'val' && split !== 'test') throw new MessageError(`${where}: unknown split ${JSON.stringify(split)}`);
+        if (split !== 'train' && split !== 'val' && split !== 'test')
+          throw new MessageError(`${where}: unknown split ${JSON.stringify(split)}`);
         const source = site[split];
         let weighted = 0;
         for await (const b of batches(source, format, spec.batch)) {
           // The reference's BatchNorm uses batch statistics at test time too.
           const logits = tf.tidy(() => model.forward(b.x, false));
-          weighted += (format.task === 'classification' ? accuracy(logits as tf.Tensor2D, b.y as tf.Tensor1D) : diceCoefficient(logits as tf.Tensor4D, b.y as tf.Tensor3D)) * b.size;
+          weighted +=
+            (format.task === 'classification'
+              ? accuracy(logits as tf.Tensor2D, b.y as tf.Tensor1D)
+              : diceCoefficient(logits as tf.Tensor4D, b.y as tf.Tensor3D)) * b.size;
           tf.dispose([logits, b.x, b.y]);
         }
         metrics[split] = source.size > 0 ? weighted / source.size : Number.NaN;

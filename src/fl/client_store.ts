@@ -36,10 +36,15 @@ export class ClientStore {
     for (const name of (await readdir(dir)).filter((n) => FILE.test(n))) {
       const file = path.join(dir, name);
       const { header, arrays } = decodeArraysFile<ContextHeader>(await readFile(file), MAGIC, file, 'client context');
-      if (header.site !== site) throw new Error(`${file} holds the state of site ${header.site}, not ${site}; point this site at its own folder`);
+      if (header.site !== site)
+        throw new Error(`${file} holds the state of site ${header.site}, not ${site}; point this site at its own folder`);
       generations.push({ site, round: header.round, arrays, values: header.values });
     }
-    return new ClientStore(site, dir, generations.sort((a, b) => a.round - b.round));
+    return new ClientStore(
+      site,
+      dir,
+      generations.sort((a, b) => a.round - b.round),
+    );
   }
 
   /** The context to train round `round` from: the newest made before it. */
@@ -62,10 +67,17 @@ export class ClientStore {
     const older = this.generations.filter((c) => c.round < context.round);
     this.generations = [...older.slice(-1), context];
     if (this.dir === undefined) return;
-    const header: ContextHeader = { format: 'harmofl-client-context', version: 1, site: this.site, round: context.round, values: context.values };
+    const header: ContextHeader = {
+      format: 'harmofl-client-context',
+      version: 1,
+      site: this.site,
+      round: context.round,
+      values: context.values,
+    };
     await writeFileAtomic(path.join(this.dir, `context-${context.round}.hflx`), encodeArraysFile(MAGIC, header, context.arrays));
     const kept = new Set(this.generations.map((c) => `context-${c.round}.hflx`));
-    for (const name of (await readdir(this.dir)).filter((n) => FILE.test(n) && !kept.has(n))) await rm(path.join(this.dir, name), { force: true });
+    for (const name of (await readdir(this.dir)).filter((n) => FILE.test(n) && !kept.has(n)))
+      await rm(path.join(this.dir, name), { force: true });
   }
 
   /** The server named `round` the best so far: the site keeps its own entries of that round (FedBN's normalization) as `best/`. */

@@ -45,3 +45,26 @@ export interface Grid {
   /** Tells every client something they keep in their own state (best round: FedBN sites keep their normalization of it). */
   note(note: ServerNote): Promise<void>;
 }
+
+/** A site's outcome of one round trip. */
+export type SiteOutcome<I extends Instruction> = { reply: ReplyTo<I> } | { failure: Failure };
+
+/** Sends every message through `ask` at once and gathers replies (in the order sent) and failures, telling `onSettled` as each settles. */
+export async function collectRoundTrip<I extends Instruction>(
+  messages: ReadonlyArray<SiteInstruction<I>>,
+  options: SendOptions,
+  ask: (message: SiteInstruction<I>) => Promise<SiteOutcome<I>>,
+): Promise<RoundTrip<I>> {
+  let done = 0;
+  const replies: Array<ReplyTo<I> | undefined> = messages.map(() => undefined);
+  const failures: Failure[] = [];
+  await Promise.all(
+    messages.map(async (message, i) => {
+      const outcome = await ask(message);
+      if ('reply' in outcome) replies[i] = outcome.reply;
+      else failures.push(outcome.failure);
+      options.onSettled?.(message.site, ++done, messages.length);
+    }),
+  );
+  return { replies: replies.filter((r): r is ReplyTo<I> => r !== undefined), failures };
+}

@@ -63,11 +63,14 @@ const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'obj
 export function checkNamedArrays(x: unknown, where: string): NamedArrays {
   if (!isObject(x)) throw new MessageError(`${where}: arrays must be an object of named arrays`);
   for (const [name, a] of Object.entries(x)) {
-    if (!isObject(a) || !Array.isArray(a['shape']) || !(a['data'] instanceof Float32Array)) throw new MessageError(`${where}: entry ${name} must be { shape: number[], data: Float32Array }`);
+    if (!isObject(a) || !Array.isArray(a['shape']) || !(a['data'] instanceof Float32Array))
+      throw new MessageError(`${where}: entry ${name} must be { shape: number[], data: Float32Array }`);
     const shape = a['shape'] as unknown[];
-    if (!shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) throw new MessageError(`${where}: entry ${name} has a shape that is not a list of sizes: ${JSON.stringify(shape)}`);
+    if (!shape.every((d) => Number.isInteger(d) && (d as number) >= 0))
+      throw new MessageError(`${where}: entry ${name} has a shape that is not a list of sizes: ${JSON.stringify(shape)}`);
     const size = (shape as number[]).reduce((p, d) => p * d, 1);
-    if (size !== a['data'].length) throw new MessageError(`${where}: entry ${name} has shape [${shape.join(', ')}] (${size} values) but ${a['data'].length} values`);
+    if (size !== a['data'].length)
+      throw new MessageError(`${where}: entry ${name} has shape [${shape.join(', ')}] (${size} values) but ${a['data'].length} values`);
   }
   return x as NamedArrays;
 }
@@ -81,9 +84,12 @@ function checkRecord(x: unknown, where: string, field: string, types: ReadonlyAr
 
 function checkEnvelope(x: unknown, where: string, kinds: readonly string[]): Record<string, unknown> {
   if (!isObject(x)) throw new MessageError(`${where}: a message must be an object`);
-  if (!kinds.includes(x['kind'] as string)) throw new MessageError(`${where}: kind must be one of ${kinds.join(', ')}, got ${JSON.stringify(x['kind'])}`);
-  if (x['version'] !== PROTOCOL_VERSION) throw new MessageError(`${where}: protocol version ${JSON.stringify(x['version'])}; this harmofl speaks ${PROTOCOL_VERSION}`);
-  if (!Number.isInteger(x['round']) || (x['round'] as number) < 0) throw new MessageError(`${where}: round must be a non-negative integer, got ${JSON.stringify(x['round'])}`);
+  if (!kinds.includes(x['kind'] as string))
+    throw new MessageError(`${where}: kind must be one of ${kinds.join(', ')}, got ${JSON.stringify(x['kind'])}`);
+  if (x['version'] !== PROTOCOL_VERSION)
+    throw new MessageError(`${where}: protocol version ${JSON.stringify(x['version'])}; this harmofl speaks ${PROTOCOL_VERSION}`);
+  if (!Number.isInteger(x['round']) || (x['round'] as number) < 0)
+    throw new MessageError(`${where}: round must be a non-negative integer, got ${JSON.stringify(x['round'])}`);
   return x;
 }
 
@@ -102,7 +108,8 @@ export function validateReply(x: unknown, where: string): Reply {
   checkRecord(m['metrics'], where, 'metrics', ['number']);
   if (m['kind'] === 'train-reply') {
     checkNamedArrays(m['arrays'], where);
-    if (!Number.isInteger(m['samples']) || (m['samples'] as number) < 0) throw new MessageError(`${where}: samples must be a non-negative integer, got ${JSON.stringify(m['samples'])}`);
+    if (!Number.isInteger(m['samples']) || (m['samples'] as number) < 0)
+      throw new MessageError(`${where}: samples must be a non-negative integer, got ${JSON.stringify(m['samples'])}`);
   } else checkRecord(m['samples'], where, 'samples', ['number']);
   return m as unknown as Reply;
 }
@@ -114,13 +121,17 @@ export function validateReply(x: unknown, where: string): Reply {
 export function checkUpdateMatches(reference: NamedArrays, update: NamedArrays, where: string): void {
   const missing = Object.keys(reference).filter((k) => !(k in update));
   const extra = Object.keys(update).filter((k) => !(k in reference));
-  if (missing.length > 0) throw new MessageError(`${where}: update lacks ${missing.length} entries of the global model, e.g. ${missing.slice(0, 3).join(', ')}`);
-  if (extra.length > 0) throw new MessageError(`${where}: update has ${extra.length} entries the global model lacks, e.g. ${extra.slice(0, 3).join(', ')}`);
+  if (missing.length > 0)
+    throw new MessageError(`${where}: update lacks ${missing.length} entries of the global model, e.g. ${missing.slice(0, 3).join(', ')}`);
+  if (extra.length > 0)
+    throw new MessageError(`${where}: update has ${extra.length} entries the global model lacks, e.g. ${extra.slice(0, 3).join(', ')}`);
   for (const [name, ref] of Object.entries(reference)) {
     const a = update[name]!;
     if (a.shape.length !== ref.shape.length || a.shape.some((d, i) => d !== ref.shape[i]))
       throw new MessageError(`${where}: entry ${name} has shape [${a.shape.join(', ')}], the global model [${ref.shape.join(', ')}]`);
-    if (a.data.length !== ref.data.length) throw new MessageError(`${where}: entry ${name} has ${a.data.length} values, the global model ${ref.data.length}`);
-    for (let i = 0; i < a.data.length; i++) if (!Number.isFinite(a.data[i]!)) throw new MessageError(`${where}: entry ${name} holds ${a.data[i]} at index ${i}`);
+    if (a.data.length !== ref.data.length)
+      throw new MessageError(`${where}: entry ${name} has ${a.data.length} values, the global model ${ref.data.length}`);
+    for (let i = 0; i < a.data.length; i++)
+      if (!Number.isFinite(a.data[i]!)) throw new MessageError(`${where}: entry ${name} holds ${a.data[i]} at index ${i}`);
   }
 }

@@ -80,10 +80,19 @@ export function siteSeed(seed: number, round: number, index: number): number {
 }
 
 /** Runs one round trip while yielding progress events as sites settle. */
-async function* roundTrip<I extends Instruction>(grid: Grid, messages: Array<SiteInstruction<I>>, round: number, phase: ProgressEvent['phase'], options: SendOptions): AsyncGenerator<ProgressEvent, RoundTrip<I>> {
+async function* roundTrip<I extends Instruction>(
+  grid: Grid,
+  messages: Array<SiteInstruction<I>>,
+  round: number,
+  phase: ProgressEvent['phase'],
+  options: SendOptions,
+): AsyncGenerator<ProgressEvent, RoundTrip<I>> {
   const pending: ProgressEvent[] = [{ type: 'progress', round, phase, done: 0, total: messages.length }];
   let wake: (() => void) | undefined;
-  const sent = grid.send(messages, { ...options, onSettled: (_site, done, total) => (pending.push({ type: 'progress', round, phase, done, total }), wake?.()) });
+  const sent = grid.send(messages, {
+    ...options,
+    onSettled: (_site, done, total) => (pending.push({ type: 'progress', round, phase, done, total }), wake?.()),
+  });
   let result: RoundTrip<I> | undefined;
   let failed = false;
   void sent.then(
@@ -99,7 +108,11 @@ async function* roundTrip<I extends Instruction>(grid: Grid, messages: Array<Sit
 }
 
 /** Train replies that fit the round and the global model; the rest become failures naming why. */
-function screenReplies(round: number, global: NamedArrays, trip: RoundTrip<TrainInstruction>): { replies: TrainReply[]; failures: Failure[] } {
+function screenReplies(
+  round: number,
+  global: NamedArrays,
+  trip: RoundTrip<TrainInstruction>,
+): { replies: TrainReply[]; failures: Failure[] } {
   const replies: TrainReply[] = [];
   const failures = [...trip.failures];
   for (const r of trip.replies) {
@@ -132,8 +145,15 @@ export async function* runFederation(plan: FederationPlan): AsyncGenerator<Feder
   for (let round = (plan.resume?.round ?? -1) + 1; round < plan.rounds; round++) {
     const started = performance.now();
     const sites = await grid.sites();
-    const trainSites: SiteConfig[] = sites.map((site, i) => ({ site, config: { [CONFIG_KEYS.run]: run, [CONFIG_KEYS.seed]: siteSeed(plan.seed, round, i) } }));
-    const trained = screenReplies(round, global, yield* roundTrip(grid, strategy.configureTrain(round, global, trainSites), round, 'train', options));
+    const trainSites: SiteConfig[] = sites.map((site, i) => ({
+      site,
+      config: { [CONFIG_KEYS.run]: run, [CONFIG_KEYS.seed]: siteSeed(plan.seed, round, i) },
+    }));
+    const trained = screenReplies(
+      round,
+      global,
+      yield* roundTrip(grid, strategy.configureTrain(round, global, trainSites), round, 'train', options),
+    );
     const next = strategy.aggregateTrain(round, global, trained.replies, trained.failures);
     if (next !== undefined) global = next;
     const evalSites: SiteConfig[] = sites.map((site) => ({ site, config: { [CONFIG_KEYS.run]: run, [CONFIG_KEYS.splits]: 'val,test' } }));
@@ -162,7 +182,8 @@ export async function* runFederation(plan: FederationPlan): AsyncGenerator<Feder
       best = report;
       await grid.note({ kind: 'best-round', round });
     }
-    if (best === undefined) throw new Error(`round ${round + 1}: no site evaluated the model (${failures.map((f) => `${f.site}: ${f.reason}`).join('; ')})`);
+    if (best === undefined)
+      throw new Error(`round ${round + 1}: no site evaluated the model (${failures.map((f) => `${f.site}: ${f.reason}`).join('; ')})`);
     yield { type: 'round', report, global, serverState: strategy.getState(), best };
   }
   if (best === undefined) throw new Error('no round ran (rounds must be at least 1)');

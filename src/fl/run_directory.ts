@@ -64,9 +64,20 @@ export class RunDirectory {
       await saveModel(this.file(`${name}.hflm`), this.model);
       await saveModelSafetensors(this.file(`${name}.safetensors`), this.model);
     }
-    const header: Header = { format: 'harmofl-checkpoint', version: 2, round: report.round, best: event.best, config: this.config, task: this.task, sites: [...this.sites] };
+    const header: Header = {
+      format: 'harmofl-checkpoint',
+      version: 2,
+      round: report.round,
+      best: event.best,
+      config: this.config,
+      task: this.task,
+      sites: [...this.sites],
+    };
     await writeCheckpoint(this.file('checkpoint.hflc'), { header, global, server: event.serverState });
-    await appendFile(this.file('metrics.jsonl'), `${JSON.stringify({ ...report, elapsedSeconds: (performance.now() - this.started) / 1000 })}\n`);
+    await appendFile(
+      this.file('metrics.jsonl'),
+      `${JSON.stringify({ ...report, elapsedSeconds: (performance.now() - this.started) / 1000 })}\n`,
+    );
   }
 
   /** Writes `summary.json` for the best round and frees the model. */
@@ -91,7 +102,9 @@ export class RunDirectory {
   private assertResumable(h: Header): void {
     const file = this.file('checkpoint.hflc');
     const differs = (what: string, was: unknown, now: unknown): never => {
-      throw new Error(`${file} was made with ${what} ${JSON.stringify(was)}; this run has ${JSON.stringify(now)}. Use another --out, or the same settings`);
+      throw new Error(
+        `${file} was made with ${what} ${JSON.stringify(was)}; this run has ${JSON.stringify(now)}. Use another --out, or the same settings`,
+      );
     };
     if (h.task !== this.task) differs('task', h.task, this.task);
     if (h.config.strategy !== this.config.strategy) differs('strategy', h.config.strategy, this.config.strategy);

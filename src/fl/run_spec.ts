@@ -50,7 +50,8 @@ export function runSpecOf(config: ConfigRecord, where: string): RunSpec {
     throw new MessageError(`${where}: run spec ${what}`);
   };
   if (typeof spec.strategy !== 'string') fail('names no strategy');
-  if (typeof spec.options !== 'object' || spec.options === null || Object.values(spec.options).some((v) => typeof v !== 'number')) fail('options must be numbers');
+  if (typeof spec.options !== 'object' || spec.options === null || Object.values(spec.options).some((v) => typeof v !== 'number'))
+    fail('options must be numbers');
   const modelKind = (spec.model as Partial<ModelRef> | undefined)?.config?.kind as unknown;
   if (modelKind !== 'densenet' && modelKind !== 'unet') fail(`has an unknown model kind ${JSON.stringify(modelKind)}`);
   const optimizerKind = (spec.optimizer as Partial<OptimizerConfig> | undefined)?.kind as unknown;

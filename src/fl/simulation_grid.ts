@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { WorkerPool } from '../engine/worker_pool.js';
 import { ClientStore } from './client_store.js';
-import type { Failure, Grid, RoundTrip, SendOptions, ServerNote, SiteInstruction } from './grid.js';
+import { collectRoundTrip, type Grid, type RoundTrip, type SendOptions, type ServerNote, type SiteInstruction } from './grid.js';
 import type { Instruction, ReplyTo } from './messages.js';
 import type { SimulationTasks } from './simulation_tasks.js';
 import type { DataRef } from './site_data.js';
@@ -19,9 +19,15 @@ export class SimulationGrid implements Grid {
   ) {}
 
   /** A grid over `sites` of the federation at `data`; contexts persist under `clientsDir/<site>` when given. */
-  static async open(pool: WorkerPool<SimulationTasks>, data: DataRef, sites: readonly string[], clientsDir?: string): Promise<SimulationGrid> {
+  static async open(
+    pool: WorkerPool<SimulationTasks>,
+    data: DataRef,
+    sites: readonly string[],
+    clientsDir?: string,
+  ): Promise<SimulationGrid> {
     const stores = new Map<string, ClientStore>();
-    for (const site of sites) stores.set(site, await ClientStore.open(site, clientsDir === undefined ? undefined : path.join(clientsDir, site)));
+    for (const site of sites)
+      stores.set(site, await ClientStore.open(site, clientsDir === undefined ? undefined : path.join(clientsDir, site)));
     return new SimulationGrid(pool, data, stores);
   }
 
@@ -37,21 +43,13 @@ export class SimulationGrid implements Grid {
   }
 
   async send<I extends Instruction>(messages: ReadonlyArray<SiteInstruction<I>>, options: SendOptions = {}): Promise<RoundTrip<I>> {
-    let done = 0;
-    const replies: Array<ReplyTo<I> | undefined> = messages.map(() => undefined);
-    const failures: Failure[] = [];
-    await Promise.all(
-      messages.map(async ({ site, instruction }, i) => {
-        try {
-          replies[i] = (await this.run(site, instruction)) as ReplyTo<I>;
-        } catch (e) {
-          failures.push({ site, kind: 'error', reason: e instanceof Error ? e.message : String(e) });
-        }
-        options.onSettled?.(site, ++done, messages.length);
-      }),
-    );
-    // Replies in the order of the instructions, whatever order they arrived in.
-    return { replies: replies.filter((r): r is ReplyTo<I> => r !== undefined), failures };
+    return collectRoundTrip(messages, options, async ({ site, instruction }) => {
+      try {
+        return { reply: (await this.run(site, instruction)) as ReplyTo<I> };
+      } catch (e) {
+        return { failure: { site, kind: 'error', reason: e instanceof Error ? e.message : String(e) } };
+      }
+    });
   }
 
   async note(note: ServerNote): Promise<void> {
@@ -61,7 +59,12 @@ export class SimulationGrid implements Grid {
   private async run(site: string, instruction: Instruction): Promise<ReplyTo<Instruction>> {
     const store = this.store(site);
     if (instruction.kind === 'train') {
-      const { reply, context } = await this.pool.run('fit', { data: this.data, site, instruction, context: store.forFit(instruction.round) });
+      const { reply, context } = await this.pool.run('fit', {
+        data: this.data,
+        site,
+        instruction,
+        context: store.forFit(instruction.round),
+      });
       await store.save(context);
       return reply;
     }

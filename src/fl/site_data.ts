@@ -17,7 +17,12 @@ export function federationOf(ref: DataRef): Promise<Federation> {
   const key = JSON.stringify(ref);
   let fed = federations.get(key);
   if (fed === undefined) {
-    fed = loadFederation(ref.dir, { format: ref.format, imbalance: ref.imbalance, seed: ref.seed, ...(ref.resize ? { resize: ref.resize } : {}) });
+    fed = loadFederation(ref.dir, {
+      format: ref.format,
+      imbalance: ref.imbalance,
+      seed: ref.seed,
+      ...(ref.resize ? { resize: ref.resize } : {}),
+    });
     federations.set(key, fed);
   }
   return fed;

@@ -34,5 +34,13 @@ export interface TrainSummary {
 
 /** What every client of a run is told (the run spec the round loop sends with each instruction). */
 export function runSpecOfConfig(config: TrainConfig): RunSpec {
-  return { strategy: config.strategy, options: config.options, model: config.model, optimizer: config.optimizer, epochs: config.localEpochs, batch: config.batch, augment: config.augment };
+  return {
+    strategy: config.strategy,
+    options: config.options,
+    model: config.model,
+    optimizer: config.optimizer,
+    epochs: config.localEpochs,
+    batch: config.batch,
+    augment: config.augment,
+  };
 }

@@ -11,6 +11,7 @@ export interface AmpNormModel extends Model {
 
 /** Builds a model from its configuration with AmpNorm (`amp`, the released code's by default) as its first layer; weights drawn from `rng`. */
 export function createModel(config: ModelConfig, rng: Rng, amp?: AmpNormOptions): AmpNormModel {
-  const ampNorm = (scope: ConstructorParameters<typeof AmpNorm>[0], shape: [number, number, number]): AmpNorm => new AmpNorm(scope, shape, amp);
+  const ampNorm = (scope: ConstructorParameters<typeof AmpNorm>[0], shape: [number, number, number]): AmpNorm =>
+    new AmpNorm(scope, shape, amp);
   return config.kind === 'densenet' ? new DenseNet(config, rng, ampNorm) : new UNet(config, rng, ampNorm);
 }

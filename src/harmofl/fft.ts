@@ -33,7 +33,17 @@ export class Fft {
     this.rec(re, im, offset, stride, outRe, outIm, 0, this.n, 0);
   }
 
-  private rec(re: Float64Array, im: Float64Array, inOff: number, stride: number, oRe: Float64Array, oIm: Float64Array, oOff: number, n: number, fi: number): void {
+  private rec(
+    re: Float64Array,
+    im: Float64Array,
+    inOff: number,
+    stride: number,
+    oRe: Float64Array,
+    oIm: Float64Array,
+    oOff: number,
+    n: number,
+    fi: number,
+  ): void {
     const p = this.factors[fi] ?? 1;
     const m = n / p;
     if (m > 1) {
@@ -68,11 +78,15 @@ export class Fft {
         oRe[oOff + k + m] = tRe[0]! - tRe[1]!;
         oIm[oOff + k + m] = tIm[0]! - tIm[1]!;
       } else if (p === 4) {
-        const ar = tRe[0]! + tRe[2]!, ai = tIm[0]! + tIm[2]!;
-        const br = tRe[0]! - tRe[2]!, bi = tIm[0]! - tIm[2]!;
-        const cr = tRe[1]! + tRe[3]!, ci = tIm[1]! + tIm[3]!;
+        const ar = tRe[0]! + tRe[2]!,
+          ai = tIm[0]! + tIm[2]!;
+        const br = tRe[0]! - tRe[2]!,
+          bi = tIm[0]! - tIm[2]!;
+        const cr = tRe[1]! + tRe[3]!,
+          ci = tIm[1]! + tIm[3]!;
         // (t1 - t3) * -i
-        const dr = tIm[1]! - tIm[3]!, di = tRe[3]! - tRe[1]!;
+        const dr = tIm[1]! - tIm[3]!,
+          di = tRe[3]! - tRe[1]!;
         oRe[oOff + k] = ar + cr;
         oIm[oOff + k] = ai + ci;
         oRe[oOff + k + m] = br + dr;

@@ -32,7 +32,8 @@ export function encodeModel(model: AmpNormModel): Uint8Array[] {
 /** Decodes bytes from `encodeModel` into a new model; `source` names the file in errors. */
 export function decodeModel(bytes: Uint8Array, rng: Rng, source: string): AmpNormModel {
   const { header, arrays } = decodeArraysFile<ModelHeader>(bytes, MAGIC, source, 'model');
-  if (header.format !== 'harmofl-model' || header.version !== VERSION) throw new Error(`${source}: unsupported format ${header.format} v${header.version}`);
+  if (header.format !== 'harmofl-model' || header.version !== VERSION)
+    throw new Error(`${source}: unsupported format ${header.format} v${header.version}`);
   const { frozen, ...amp } = header.ampNorm;
   const model = createModel(header.config, rng, amp);
   const state = fromNamedArrays(arrays);

@@ -55,7 +55,12 @@ export interface SafetensorsModelOptions {
 }
 
 /** Builds a model from decoded safetensors content; mismatching entries are listed in one error naming `source`. */
-export function modelFromSafetensors(content: SafetensorsContent, rng: Rng, source: string, options: SafetensorsModelOptions = {}): AmpNormModel {
+export function modelFromSafetensors(
+  content: SafetensorsContent,
+  rng: Rng,
+  source: string,
+  options: SafetensorsModelOptions = {},
+): AmpNormModel {
   const { metadata } = content;
   const arrays = { ...content.arrays };
   const parse = <T>(key: string): T | undefined => {

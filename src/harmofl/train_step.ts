@@ -22,7 +22,13 @@ export function taskLoss(model: Model, logits: tf.Tensor, labels: tf.Tensor): tf
  * `regularizer` adds a term to the loss (FedProx's proximal term); `objective` replaces the task
  * loss on the normalized input (MOON's).
  */
-export function trainStep(model: Model, optimizer: WeightPerturbation, x: tf.Tensor4D, labels: tf.Tensor, options: StepOptions = {}): PerturbedStepResult {
+export function trainStep(
+  model: Model,
+  optimizer: WeightPerturbation,
+  x: tf.Tensor4D,
+  labels: tf.Tensor,
+  options: StepOptions = {},
+): PerturbedStepResult {
   const input = normalizeInput(model, x, true);
   const loss = (): tf.Scalar => {
     const main = options.objective?.(input) ?? taskLoss(model, model.network(input, true), labels);

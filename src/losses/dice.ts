@@ -27,14 +27,23 @@ export function jointLoss(logits: tf.Tensor4D, target: tf.Tensor3D): tf.Scalar {
 }
 
 /** Per-image, per-class overlap counts of argmax predictions: [N, C] each. */
-function hardCounts(logits: tf.Tensor4D, target: tf.Tensor3D): { inter: Float32Array; pred: Float32Array; truth: Float32Array; n: number; c: number } {
+function hardCounts(
+  logits: tf.Tensor4D,
+  target: tf.Tensor3D,
+): { inter: Float32Array; pred: Float32Array; truth: Float32Array; n: number; c: number } {
   const [n, , , c] = logits.shape;
   const [inter, pred, truth] = tf.tidy(() => {
     const p = tf.oneHot(tf.argMax(logits, 3), c);
     const t = tf.oneHot(tf.cast(target, 'int32'), c);
     return [tf.sum(tf.mul(p, t), [1, 2]), tf.sum(p, [1, 2]), tf.sum(t, [1, 2])];
   });
-  const out = { inter: inter!.dataSync() as Float32Array, pred: pred!.dataSync() as Float32Array, truth: truth!.dataSync() as Float32Array, n, c };
+  const out = {
+    inter: inter!.dataSync() as Float32Array,
+    pred: pred!.dataSync() as Float32Array,
+    truth: truth!.dataSync() as Float32Array,
+    n,
+    c,
+  };
   tf.dispose([inter!, pred!, truth!]);
   return out;
 }

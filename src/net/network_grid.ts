@@ -1,5 +1,13 @@
-import type { Failure, Grid, RoundTrip, SendOptions, ServerNote, SiteInstruction } from '../fl/grid.js';
-import type { Instruction, ReplyTo } from '../fl/messages.js';
+import {
+  collectRoundTrip,
+  type Grid,
+  type RoundTrip,
+  type SendOptions,
+  type ServerNote,
+  type SiteInstruction,
+  type SiteOutcome,
+} from '../fl/grid.js';
+import type { Instruction } from '../fl/messages.js';
 import { MessageKind } from '../gen/harmofl/v1/federation_pb.js';
 import type { Coordinator } from './coordinator.js';
 
@@ -37,18 +45,11 @@ export class NetworkGrid implements Grid {
   }
 
   async send<I extends Instruction>(messages: ReadonlyArray<SiteInstruction<I>>, options: SendOptions = {}): Promise<RoundTrip<I>> {
-    let done = 0;
-    const replies: Array<ReplyTo<I> | undefined> = messages.map(() => undefined);
-    const failures: Failure[] = [];
-    await Promise.all(
-      messages.map(async ({ site, instruction }, i) => {
-        const outcome = await this.coordinator.request(site, instruction, options.timeoutMs);
-        if ('reply' in outcome) replies[i] = outcome.reply as ReplyTo<I>;
-        else failures.push(outcome.failure);
-        options.onSettled?.(site, ++done, messages.length);
-      }),
+    return collectRoundTrip(
+      messages,
+      options,
+      async ({ site, instruction }) => (await this.coordinator.request(site, instruction, options.timeoutMs)) as SiteOutcome<I>,
     );
-    return { replies: replies.filter((r): r is ReplyTo<I> => r !== undefined), failures };
   }
 
   async note(note: ServerNote): Promise<void> {

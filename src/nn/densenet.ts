@@ -58,17 +58,26 @@ export class DenseNet<N extends InputNorm = InputNorm> implements Model {
     let n = numInitFeatures;
     blockConfig.forEach((layers, b) => {
       const block = features.child(`denseblock${b + 1}`);
-      this.blocks.push(Array.from({ length: layers }, (_, i) => new DenseLayer(block.child(`denselayer${i + 1}`), n + i * growthRate, growthRate, bnSize, this.affine)));
+      this.blocks.push(
+        Array.from(
+          { length: layers },
+          (_, i) => new DenseLayer(block.child(`denselayer${i + 1}`), n + i * growthRate, growthRate, bnSize, this.affine),
+        ),
+      );
       n += layers * growthRate;
       if (b < blockConfig.length - 1) {
         const t = features.child(`transition${b + 1}`);
-        this.transitions.push({ norm: new BatchNorm2d(t.child('norm'), n, this.affine), conv: new Conv2d(t.child('conv'), n, Math.floor(n / 2), 1) });
+        this.transitions.push({
+          norm: new BatchNorm2d(t.child('norm'), n, this.affine),
+          conv: new Conv2d(t.child('conv'), n, Math.floor(n / 2), 1),
+        });
         n = Math.floor(n / 2);
       }
     });
     this.norm5 = new BatchNorm2d(features.child('norm5'), n, this.affine);
     const dim = config.projectionDim;
-    this.projection = dim === undefined ? undefined : [new Linear(root.child('projection.0'), n, n), new Linear(root.child('projection.2'), n, dim)];
+    this.projection =
+      dim === undefined ? undefined : [new Linear(root.child('projection.0'), n, n), new Linear(root.child('projection.2'), n, dim)];
     this.classifier = new Linear(root.child('classifier'), dim ?? n, config.numClasses);
   }
 
@@ -84,7 +93,10 @@ export class DenseNet<N extends InputNorm = InputNorm> implements Model {
   embed(x: tf.Tensor4D, training: boolean): { z: tf.Tensor2D; logits: tf.Tensor2D } {
     let h = tf.tidy(() => tf.maxPool(this.norm0.relu(this.conv0.apply(x), training), 3, 2, 1));
     // The shared-normalization shortcut holds for batch statistics only.
-    h = this.affine || (!training && normalizationControl(this.params).perLayer) ? this.layerwiseBlocks(h, training) : this.sharedNormBlocks(h);
+    h =
+      this.affine || (!training && normalizationControl(this.params).perLayer)
+        ? this.layerwiseBlocks(h, training)
+        : this.sharedNormBlocks(h);
     const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
     const z = this.projection === undefined ? pooled : this.projection[1].apply(tf.relu(this.projection[0].apply(pooled)));
     return { z, logits: this.classifier.apply(z) };
@@ -109,7 +121,17 @@ export class DenseNet<N extends InputNorm = InputNorm> implements Model {
       }
       // The reference pads 2 pixels of zeros after the first dense block; the zeros change the
       // statistics, so this transition normalizes the padded raw features.
-      if (b === 0) normalized = tf.tidy(() => bnRelu(tf.pad(tf.concat(chunks, 3), [[0, 0], [2, 2], [2, 2], [0, 0]])));
+      if (b === 0)
+        normalized = tf.tidy(() =>
+          bnRelu(
+            tf.pad(tf.concat(chunks, 3), [
+              [0, 0],
+              [2, 2],
+              [2, 2],
+              [0, 0],
+            ]),
+          ),
+        );
       const transition = this.transitions[b];
       const features = normalized;
       h = transition === undefined ? features : tf.tidy(() => tf.avgPool(transition.conv.apply(features), 2, 2, 0));
@@ -128,11 +150,22 @@ export class DenseNet<N extends InputNorm = InputNorm> implements Model {
       }
       if (b === 0) {
         const unpadded = features;
-        features = tf.tidy(() => tf.pad(unpadded, [[0, 0], [2, 2], [2, 2], [0, 0]]));
+        features = tf.tidy(() =>
+          tf.pad(unpadded, [
+            [0, 0],
+            [2, 2],
+            [2, 2],
+            [0, 0],
+          ]),
+        );
       }
       const transition = this.transitions[b];
       const out = features;
-      h = tf.tidy(() => (transition === undefined ? this.norm5.relu(out, training) : tf.avgPool(transition.conv.apply(transition.norm.relu(out, training)), 2, 2, 0)));
+      h = tf.tidy(() =>
+        transition === undefined
+          ? this.norm5.relu(out, training)
+          : tf.avgPool(transition.conv.apply(transition.norm.relu(out, training)), 2, 2, 0),
+      );
     });
     return h;
   }

@@ -17,7 +17,13 @@ export class Conv2d {
   ) {
     const fanIn = inChannels * kernel * kernel;
     const rng = scope.store.rng;
-    this.weight = scope.store.add(scope.name('weight'), [kernel, kernel, inChannels, outChannels], kaimingNormal(rng, fanIn * outChannels, fanIn), true, 'conv');
+    this.weight = scope.store.add(
+      scope.name('weight'),
+      [kernel, kernel, inChannels, outChannels],
+      kaimingNormal(rng, fanIn * outChannels, fanIn),
+      true,
+      'conv',
+    );
     this.bias = withBias ? scope.store.add(scope.name('bias'), [outChannels], uniformFanIn(rng, outChannels, fanIn), true) : undefined;
   }
 
@@ -41,7 +47,13 @@ export class UpConv2d {
     const rng = scope.store.rng;
     // PyTorch computes fan_in of a [in, out, k, k] weight from dim 1.
     const fanIn = outChannels * kernel * kernel;
-    this.weight = scope.store.add(scope.name('weight'), [kernel, kernel, outChannels, inChannels], kaimingNormal(rng, fanIn * inChannels, fanIn), true, 'convTranspose');
+    this.weight = scope.store.add(
+      scope.name('weight'),
+      [kernel, kernel, outChannels, inChannels],
+      kaimingNormal(rng, fanIn * inChannels, fanIn),
+      true,
+      'convTranspose',
+    );
     this.bias = scope.store.add(scope.name('bias'), [outChannels], uniformFanIn(rng, outChannels, fanIn), true);
   }
 
@@ -59,7 +71,13 @@ export class Linear {
 
   constructor(scope: Scope, inFeatures: number, outFeatures: number) {
     const rng = scope.store.rng;
-    this.weight = scope.store.add(scope.name('weight'), [inFeatures, outFeatures], uniformFanIn(rng, inFeatures * outFeatures, inFeatures), true, 'linear');
+    this.weight = scope.store.add(
+      scope.name('weight'),
+      [inFeatures, outFeatures],
+      uniformFanIn(rng, inFeatures * outFeatures, inFeatures),
+      true,
+      'linear',
+    );
     this.bias = scope.store.add(scope.name('bias'), [outFeatures], new Float32Array(outFeatures), true);
   }
 

@@ -38,7 +38,14 @@ export class ParamStore {
   constructor(readonly rng: Rng) {}
 
   /** Registers a tensor under `name` (values in our layout). */
-  add(name: string, shape: number[], values: Float32Array, trainable: boolean, layout: TorchLayout = 'same', normalization = false): tf.Variable {
+  add(
+    name: string,
+    shape: number[],
+    values: Float32Array,
+    trainable: boolean,
+    layout: TorchLayout = 'same',
+    normalization = false,
+  ): tf.Variable {
     if (this.entries.has(name)) throw new Error(`duplicate parameter name ${name}`);
     const variable = tf.tidy(() => tf.variable(tf.tensor(values, shape), trainable, `${name}#${ParamStore.counter++}`));
     this.entries.set(name, { variable, trainable, layout, normalization });

@@ -44,7 +44,9 @@ export class UNet<N extends InputNorm = InputNorm> implements Model {
     const [, h, w] = config.inputShape;
     const multiple = 2 ** LEVELS;
     if (h % multiple !== 0 || w % multiple !== 0)
-      throw new Error(`U-Net input ${h}x${w}: height and width must be multiples of ${multiple} (${LEVELS} 2x2 poolings); resize or crop the images`);
+      throw new Error(
+        `U-Net input ${h}x${w}: height and width must be multiples of ${multiple} (${LEVELS} 2x2 poolings); resize or crop the images`,
+      );
     this.params = new ParamStore(rng);
     const affine = config.affineBatchNorm === true;
     const root = new Scope(this.params, '');

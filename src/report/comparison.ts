@@ -60,12 +60,19 @@ export function seedRows(runs: SeedRuns): SeedRow[] {
   return [...runs.keys()].map((strategy) => {
     const tests = meanTests(strategy);
     const { mean, std } = meanStd(tests);
-    return { strategy, seeds: tests.length, mean, std, ...(strategy !== BASELINE && baseline.length === tests.length ? { vsBaseline: pairedDifference(tests, baseline) } : {}) };
+    return {
+      strategy,
+      seeds: tests.length,
+      mean,
+      std,
+      ...(strategy !== BASELINE && baseline.length === tests.length ? { vsBaseline: pairedDifference(tests, baseline) } : {}),
+    };
   });
 }
 
 const signed = (v: number): string => `${v >= 0 ? '+' : ''}${pct(v)}`;
-const interval = (d: NonNullable<SeedRow['vsBaseline']>): string => (Number.isFinite(d.high) ? `${signed(d.mean)} [${signed(d.low)}, ${signed(d.high)}]` : `${signed(d.mean)} (one seed: no interval)`);
+const interval = (d: NonNullable<SeedRow['vsBaseline']>): string =>
+  Number.isFinite(d.high) ? `${signed(d.mean)} [${signed(d.low)}, ${signed(d.high)}]` : `${signed(d.mean)} (one seed: no interval)`;
 
 /** The across-seeds table as Markdown lines (empty for a single seed). */
 function seedMarkdown(runs: SeedRuns | undefined, metric: string): string[] {
@@ -79,7 +86,10 @@ function seedMarkdown(runs: SeedRuns | undefined, metric: string): string[] {
     '',
     '| strategy | seeds | mean ± std | vs fedavg [95% CI] |',
     '|---|---|---|---|',
-    ...seedRows(runs).map((r) => `| ${r.strategy} | ${r.seeds} | ${pct(r.mean)} ± ${pct(r.std)} | ${r.vsBaseline === undefined ? '' : interval(r.vsBaseline)} |`),
+    ...seedRows(runs).map(
+      (r) =>
+        `| ${r.strategy} | ${r.seeds} | ${pct(r.mean)} ± ${pct(r.std)} | ${r.vsBaseline === undefined ? '' : interval(r.vsBaseline)} |`,
+    ),
   ];
 }
 
@@ -104,7 +114,10 @@ export function comparisonMarkdown(results: StrategyResult[], sites: string[], s
     '',
     `| strategy | ${sites.join(' | ')} | mean ± std |`,
     `|---|${sites.map(() => '---|').join('')}---|`,
-    ...table.map((r, i) => `| ${r.strategy} | ${r.perSite.map((v, c) => mark(pct(v), best[c] === i)).join(' | ')} | ${mark(`${pct(r.mean)} ± ${pct(r.std)}`, best[sites.length] === i)} |`),
+    ...table.map(
+      (r, i) =>
+        `| ${r.strategy} | ${r.perSite.map((v, c) => mark(pct(v), best[c] === i)).join(' | ')} | ${mark(`${pct(r.mean)} ± ${pct(r.std)}`, best[sites.length] === i)} |`,
+    ),
     '',
     `Rounds: ${results[0]!.summary.config.rounds}; wall time: ${results.map((r) => `${r.summary.strategy} ${r.summary.wallSeconds.toFixed(0)} s`).join(', ')}.`,
     ...seedMarkdown(seedRuns, metric),
@@ -116,22 +129,45 @@ export function comparisonMarkdown(results: StrategyResult[], sites: string[], s
 }
 
 /** `report.html`: the same table, SVG convergence plots (mean and per site), each strategy's test predictions and AmpNorm pictures. */
-export function comparisonHtml(results: StrategyResult[], sites: string[], pictures: AmpNormPicture[], seedRuns?: SeedRuns, predictions: ReadonlyMap<string, TestPredictions> = new Map()): string {
+export function comparisonHtml(
+  results: StrategyResult[],
+  sites: string[],
+  pictures: AmpNormPicture[],
+  seedRuns?: SeedRuns,
+  predictions: ReadonlyMap<string, TestPredictions> = new Map(),
+): string {
   const table = rows(results, sites);
   const best = bests(table, sites.length);
   const metric = results[0]!.summary.metric;
   const cell = (v: string, isBest: boolean): string => `<td>${isBest ? `<strong>${v}</strong>` : v}</td>`;
   // With several seeds each line is the mean over seeds and the band their range.
-  const chart = (key: 'meanVal' | 'meanTest', title: string): string => lineChart(title, 'round', `${metric} %`, strategySeries(results, seedRuns, (r) => r[key]));
-  const seedTable = seedMarkdown(seedRuns, metric).length === 0 ? '' : `<h2>Across seeds</h2><p>Mean test ${metric} (%) over sites, then mean ± standard deviation over seeds; against FedAvg, the mean paired difference (same seed) with its 95% t interval (an interval containing 0 is no evidence of a difference). The convergence plots draw the mean over seeds and shade their range.</p>
+  const chart = (key: 'meanVal' | 'meanTest', title: string): string =>
+    lineChart(
+      title,
+      'round',
+      `${metric} %`,
+      strategySeries(results, seedRuns, (r) => r[key]),
+    );
+  const seedTable =
+    seedMarkdown(seedRuns, metric).length === 0
+      ? ''
+      : `<h2>Across seeds</h2><p>Mean test ${metric} (%) over sites, then mean ± standard deviation over seeds; against FedAvg, the mean paired difference (same seed) with its 95% t interval (an interval containing 0 is no evidence of a difference). The convergence plots draw the mean over seeds and shade their range.</p>
 <table><tr><th>strategy</th><th>seeds</th><th>mean ± std</th><th>vs fedavg [95% CI]</th></tr>
-${seedRows(seedRuns!).map((r) => `<tr><td>${esc(r.strategy)}</td><td>${r.seeds}</td><td>${pct(r.mean)} ± ${pct(r.std)}</td><td>${r.vsBaseline === undefined ? '' : interval(r.vsBaseline)}</td></tr>`).join('\n')}
+${seedRows(seedRuns!)
+  .map(
+    (r) =>
+      `<tr><td>${esc(r.strategy)}</td><td>${r.seeds}</td><td>${pct(r.mean)} ± ${pct(r.std)}</td><td>${r.vsBaseline === undefined ? '' : interval(r.vsBaseline)}</td></tr>`,
+  )
+  .join('\n')}
 </table>`;
   const pics =
     pictures.length === 0
       ? ''
       : `<h2>AmpNorm: one test image per site, before and after</h2><div class="pics">${pictures
-          .map((p) => `<figure><img src="${p.before}" alt="${esc(p.site)} before"><img src="${p.after}" alt="${esc(p.site)} after"><figcaption>${esc(p.site)}</figcaption></figure>`)
+          .map(
+            (p) =>
+              `<figure><img src="${p.before}" alt="${esc(p.site)} before"><img src="${p.after}" alt="${esc(p.site)} after"><figcaption>${esc(p.site)}</figcaption></figure>`,
+          )
           .join('')}</div>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>harmofl comparison</title>

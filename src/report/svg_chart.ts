@@ -11,9 +11,23 @@ export interface Series {
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
 
 /** A self-contained SVG line chart with axes, ticks and a legend (no dependencies, embeddable in HTML); small multiples leave the legend to a larger chart. */
-export function lineChart(title: string, xLabel: string, yLabel: string, series: Series[], width = 560, height = 300, legend = true): string {
+export function lineChart(
+  title: string,
+  xLabel: string,
+  yLabel: string,
+  series: Series[],
+  width = 560,
+  height = 300,
+  legend = true,
+): string {
   const pad = { left: 56, right: legend ? 130 : 16, top: 30, bottom: 42 };
-  const all = series.flatMap((s) => [...s.points, ...(s.band ?? []).flatMap(([x, lo, hi]): Array<[number, number]> => [[x, lo], [x, hi]])]);
+  const all = series.flatMap((s) => [
+    ...s.points,
+    ...(s.band ?? []).flatMap(([x, lo, hi]): Array<[number, number]> => [
+      [x, lo],
+      [x, hi],
+    ]),
+  ]);
   const [x0, x1] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
   let [y0, y1] = [Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))];
   if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
@@ -37,10 +51,17 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
     const color = COLORS[i % COLORS.length]!;
     if (s.band !== undefined && s.band.length > 0) {
       const edge = [...s.band.map(([x, , hi]) => [x, hi] as const), ...[...s.band].reverse().map(([x, lo]) => [x, lo] as const)];
-      parts.push(`<polygon fill="${color}" fill-opacity="0.15" stroke="none" points="${edge.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`);
+      parts.push(
+        `<polygon fill="${color}" fill-opacity="0.15" stroke="none" points="${edge.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
+      );
     }
-    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`);
-    if (legend) parts.push(`<rect x="${width - pad.right + 12}" y="${pad.top + i * 18}" width="12" height="3" fill="${color}"/><text x="${width - pad.right + 30}" y="${pad.top + i * 18 + 5}">${esc(s.name)}</text>`);
+    parts.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
+    );
+    if (legend)
+      parts.push(
+        `<rect x="${width - pad.right + 12}" y="${pad.top + i * 18}" width="12" height="3" fill="${color}"/><text x="${width - pad.right + 30}" y="${pad.top + i * 18 + 5}">${esc(s.name)}</text>`,
+      );
   });
   parts.push('</svg>');
   return parts.join('\n');

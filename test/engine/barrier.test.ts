@@ -19,9 +19,7 @@ after(async () => {
 test('barrier: no worker leaves before the last one arrives', async () => {
   const barrier = createBarrier(2);
   const delays = [0, 400];
-  const times = await Promise.all(
-    delays.map((delayMs) => pool.run('arriveAfter', { barrier, delayMs })),
-  );
+  const times = await Promise.all(delays.map((delayMs) => pool.run('arriveAfter', { barrier, delayMs })));
   const lastArrival = Math.max(...times.map((t) => t.arrivedMs));
   for (const t of times) assert.ok(t.leftMs >= lastArrival - 1, `left at ${t.leftMs}, before the last arrival at ${lastArrival}`);
   // The early worker really waited, rather than both happening to arrive together.

@@ -18,5 +18,7 @@ async function arriveAfter(input: BarrierTaskInput): Promise<{ arrivedMs: number
 
 /** The barrier tests' worker tasks. */
 export const tasks = {
-  arriveAfter: async (input: BarrierTaskInput): Promise<TaskResult<{ arrivedMs: number; leftMs: number }>> => ({ output: await arriveAfter(input) }),
+  arriveAfter: async (input: BarrierTaskInput): Promise<TaskResult<{ arrivedMs: number; leftMs: number }>> => ({
+    output: await arriveAfter(input),
+  }),
 };

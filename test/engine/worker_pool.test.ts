@@ -13,7 +13,10 @@ test('a worker that dies fails its job and is replaced by a fresh one; the pool 
     assert.equal(after.x, 2);
     assert.notEqual(after.thread, before.thread, 'a new thread, not the dead one');
     const both = await Promise.all([pool.run('echo', 3), pool.run('echo', 4)]);
-    assert.deepEqual(both.map((b) => b.x), [3, 4]);
+    assert.deepEqual(
+      both.map((b) => b.x),
+      [3, 4],
+    );
   } finally {
     await pool.close();
   }

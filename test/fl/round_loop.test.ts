@@ -34,13 +34,46 @@ class FakeGrid implements Grid {
 
 const honest = (site: string, value: number) => (i: Instruction) =>
   i.kind === 'train'
-    ? { kind: 'train-reply', version: PROTOCOL_VERSION, round: i.round, site, arrays: arr(value), samples: 4, metrics: { trainLoss: 0.1, steps: 1 } }
-    : { kind: 'evaluate-reply', version: PROTOCOL_VERSION, round: i.round, site, metrics: { val: i.arrays['w']!.data[0]!, test: value }, samples: { val: 2, test: 2 } };
+    ? {
+        kind: 'train-reply',
+        version: PROTOCOL_VERSION,
+        round: i.round,
+        site,
+        arrays: arr(value),
+        samples: 4,
+        metrics: { trainLoss: 0.1, steps: 1 },
+      }
+    : {
+        kind: 'evaluate-reply',
+        version: PROTOCOL_VERSION,
+        round: i.round,
+        site,
+        metrics: { val: i.arrays['w']!.data[0]!, test: value },
+        samples: { val: 2, test: 2 },
+      };
 
-const spec = { strategy: 'fedavg', options: {}, model: { config: { kind: 'unet' as const, inputShape: [3, 16, 16] as [number, number, number], initFeatures: 2, outChannels: 2 }, amp: { L: 0, momentum: 0 } }, optimizer: { kind: 'sgd' as const, lr: 0.1, momentum: 0, weightDecay: 0 }, epochs: 1, batch: 2, augment: false };
+const spec = {
+  strategy: 'fedavg',
+  options: {},
+  model: {
+    config: { kind: 'unet' as const, inputShape: [3, 16, 16] as [number, number, number], initFeatures: 2, outChannels: 2 },
+    amp: { L: 0, momentum: 0 },
+  },
+  optimizer: { kind: 'sgd' as const, lr: 0.1, momentum: 0, weightDecay: 0 },
+  epochs: 1,
+  batch: 2,
+  augment: false,
+};
 
 async function rounds(grid: Grid, minFitClients: number, n = 2): Promise<RoundEvent[]> {
-  const strategy = strategyNamed('fedavg').server({ options: {}, trainable: new Set(['w']), clientMomentum: 0, weighting: 'uniform', minFitClients, acceptFailures: true });
+  const strategy = strategyNamed('fedavg').server({
+    options: {},
+    trainable: new Set(['w']),
+    clientMomentum: 0,
+    weighting: 'uniform',
+    minFitClients,
+    acceptFailures: true,
+  });
   const events: FederationEvent[] = [];
   for await (const e of runFederation({ strategy, grid, spec, rounds: n, seed: 5, initial: arr(0) })) events.push(e);
   return events.filter((e): e is RoundEvent => e.type === 'round');
@@ -72,7 +105,14 @@ test('a failed site, a reply to another round and a NaN update become failures; 
   });
   const [r0] = await rounds(grid, 1, 1);
   const failures = r0!.report.failures!;
-  assert.deepEqual(failures.map((f) => [f.site, f.kind]), [['b', 'timeout'], ['c', 'rejected'], ['d', 'rejected']]);
+  assert.deepEqual(
+    failures.map((f) => [f.site, f.kind]),
+    [
+      ['b', 'timeout'],
+      ['c', 'rejected'],
+      ['d', 'rejected'],
+    ],
+  );
   assert.match(failures[1]!.reason, /it answers round 7, this is round 0/);
   assert.match(failures[2]!.reason, /entry w holds NaN at index 0/);
   assert.deepEqual(Array.from(r0!.global['w']!.data), [2, 2], 'only a was averaged');
@@ -80,7 +120,15 @@ test('a failed site, a reply to another round and a NaN update become failures; 
 });
 
 test('with fewer replies than minFitClients the round keeps the global model and says so', async () => {
-  const grid = new FakeGrid({ a: honest('a', 2), b: (i) => (i.kind === 'train' ? (() => { throw new Error('gone'); })() : honest('b', 4)(i)) });
+  const grid = new FakeGrid({
+    a: honest('a', 2),
+    b: (i) =>
+      i.kind === 'train'
+        ? (() => {
+            throw new Error('gone');
+          })()
+        : honest('b', 4)(i),
+  });
   const [r0] = await rounds(grid, 2, 1);
   assert.equal(r0!.report.skipped, true);
   assert.deepEqual(Array.from(r0!.global['w']!.data), [0, 0]);

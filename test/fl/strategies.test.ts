@@ -21,7 +21,15 @@ const reply = (site: string, w: number[], amp: number[], steps: number, samples 
   samples,
   metrics: { steps, trainLoss: 0 },
 });
-const setup = (o: Partial<ServerSetup> = {}): ServerSetup => ({ options: { serverLr: 0.1 }, trainable: new Set(['w']), clientMomentum: 0, weighting: 'uniform', minFitClients: 1, acceptFailures: true, ...o });
+const setup = (o: Partial<ServerSetup> = {}): ServerSetup => ({
+  options: { serverLr: 0.1 },
+  trainable: new Set(['w']),
+  clientMomentum: 0,
+  weighting: 'uniform',
+  minFitClients: 1,
+  acceptFailures: true,
+  ...o,
+});
 const close = (a: ArrayLike<number>, b: number[]): void => b.forEach((v, i) => assert.ok(Math.abs(a[i]! - v) < 1e-5, `${a[i]} vs ${v}`));
 
 test('FedNova equals FedAvg when every client ran the same steps, and normalizes by steps otherwise', () => {
@@ -36,9 +44,14 @@ test('FedNova equals FedAvg when every client ran the same steps, and normalizes
   // With momentum the effective steps shrink: a_i = [tau - rho(1-rho^tau)/(1-rho)]/(1-rho).
   const rho = 0.9;
   const eff = (tau: number): number => (tau - (rho * (1 - rho ** tau)) / (1 - rho)) / (1 - rho);
-  const withMomentum = strategyNamed('fednova').server(setup({ clientMomentum: rho })).aggregateTrain(0, global, uneven, [])!;
+  const withMomentum = strategyNamed('fednova')
+    .server(setup({ clientMomentum: rho }))
+    .aggregateTrain(0, global, uneven, [])!;
   const tauEff = 0.5 * eff(2) + 0.5 * eff(8);
-  close(withMomentum['w']!.data, [1 - tauEff * ((0.5 * 1) / eff(2) + (0.5 * -4) / eff(8))].flatMap((v) => [v, v]));
+  close(
+    withMomentum['w']!.data,
+    [1 - tauEff * ((0.5 * 1) / eff(2) + (0.5 * -4) / eff(8))].flatMap((v) => [v, v]),
+  );
 });
 
 test('FedAdam takes an adaptive server step on the averaged change and keeps its moments across a checkpoint', async () => {
@@ -49,21 +62,32 @@ test('FedAdam takes an adaptive server step on the averaged change and keeps its
   close(first['w']!.data, [1 + (0.1 * 0.2) / (0.2 + 1e-3), 1]);
   close(first['amp']!.data, [2, 2]);
   const file = path.join(await mkdtemp(path.join(tmpdir(), 'harmofl-ckpt-')), 'c.hflc');
-  await writeCheckpoint(file, { header: { format: 'harmofl-checkpoint', version: 2, round: 0, best: null, config: {}, task: 'classification', sites: ['a', 'b'] }, global: first, server: adam.getState() });
+  await writeCheckpoint(file, {
+    header: { format: 'harmofl-checkpoint', version: 2, round: 0, best: null, config: {}, task: 'classification', sites: ['a', 'b'] },
+    global: first,
+    server: adam.getState(),
+  });
   const restored = strategyNamed('fedadam').server(setup());
   restored.setState((await readCheckpoint(file)).server);
   close(restored.aggregateTrain(1, first, replies, [])!['w']!.data, Array.from(adam.aggregateTrain(1, first, replies, [])!['w']!.data));
 });
 
-test('weighting by samples uses the replies\' sample counts; too few replies or refused failures keep the global model', () => {
+test("weighting by samples uses the replies' sample counts; too few replies or refused failures keep the global model", () => {
   const fedavg = strategyNamed('fedavg');
   const replies = [reply('a', [0, 0], [0, 0], 1, 30), reply('b', [4, 4], [4, 4], 1, 10)];
   close(fedavg.server(setup({ weighting: 'samples' })).aggregateTrain(0, global, replies, [])!['w']!.data, [1, 1]);
   close(fedavg.server(setup()).aggregateTrain(0, global, replies, [])!['w']!.data, [2, 2]);
   const failure = { site: 'c', kind: 'timeout' as const, reason: 'no reply within 5 s' };
   assert.equal(fedavg.server(setup({ minFitClients: 3 })).aggregateTrain(0, global, replies, [failure]), undefined, 'below minFitClients');
-  assert.equal(fedavg.server(setup({ acceptFailures: false })).aggregateTrain(0, global, replies, [failure]), undefined, 'failures refused');
-  assert.ok(fedavg.server(setup({ minFitClients: 2 })).aggregateTrain(0, global, replies, [failure]) !== undefined, 'enough replies, failures accepted');
+  assert.equal(
+    fedavg.server(setup({ acceptFailures: false })).aggregateTrain(0, global, replies, [failure]),
+    undefined,
+    'failures refused',
+  );
+  assert.ok(
+    fedavg.server(setup({ minFitClients: 2 })).aggregateTrain(0, global, replies, [failure]) !== undefined,
+    'enough replies, failures accepted',
+  );
 });
 
 test('every strategy is one definition with a unique name, and options it declares resolve with their defaults and bounds', async () => {

@@ -42,7 +42,17 @@ async function run(strategy: string, data: string, out: string, seed = 0): Promi
     optimizer: { kind: classification ? 'sgd' : 'adam', lr: classification ? 0.05 : 1e-3, momentum: 0.9, weightDecay: 1e-4 },
     model: {
       config: classification
-        ? { kind: 'densenet', inputShape: [3, 16, 16], growthRate: 4, blockConfig: [2, 2], numInitFeatures: 8, bnSize: 2, numClasses: 2, affineBatchNorm: needs.affineBatchNorm === true, ...(needs.projectionDim !== undefined ? { projectionDim: 16 } : {}) }
+        ? {
+            kind: 'densenet',
+            inputShape: [3, 16, 16],
+            growthRate: 4,
+            blockConfig: [2, 2],
+            numInitFeatures: 8,
+            bnSize: 2,
+            numClasses: 2,
+            affineBatchNorm: needs.affineBatchNorm === true,
+            ...(needs.projectionDim !== undefined ? { projectionDim: 16 } : {}),
+          }
         : { kind: 'unet', inputShape: [3, 16, 16], initFeatures: 2, outChannels: 2, affineBatchNorm: needs.affineBatchNorm === true },
       amp: { L: 0, momentum: 0, enabled: needs.ampNorm === true },
     },
@@ -66,9 +76,21 @@ for (const strategy of STRATEGY_NAMES) {
     assert.equal(summary.metric, 'accuracy');
     assert.ok(Number.isFinite(summary.meanTest) && summary.meanTest >= 0 && summary.meanTest <= 1);
     assert.deepEqual(Object.keys(summary.perSiteTest), ['hospital0', 'hospital1']);
-    assert.deepEqual((await readdir(out)).sort(), ['best.hflm', 'best.safetensors', 'checkpoint.hflc', 'clients', 'latest.hflm', 'latest.safetensors', 'metrics.jsonl', 'summary.json']);
+    assert.deepEqual((await readdir(out)).sort(), [
+      'best.hflm',
+      'best.safetensors',
+      'checkpoint.hflc',
+      'clients',
+      'latest.hflm',
+      'latest.safetensors',
+      'metrics.jsonl',
+      'summary.json',
+    ]);
     assert.deepEqual((await readdir(path.join(out, 'clients'))).sort(), ['hospital0', 'hospital1'], 'each site keeps its own context');
-    const lines = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { sites: Record<string, { trainLoss: number }> });
+    const lines = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { sites: Record<string, { trainLoss: number }> });
     assert.equal(lines.length, 2);
     for (const l of lines) for (const s of Object.values(l.sites)) assert.ok(Number.isFinite(s.trainLoss));
   });
@@ -98,11 +120,16 @@ test('the same seed and worker count give identical metrics', async () => {
 test('harmofl train rejects a model that does not fit the task, and impossible values, with clear messages', async () => {
   const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
   const exec = promisify(execFile);
-  await assert.rejects(exec('node', [cli, 'train', '--data', dirs.camelyon, '--model', 'unet', '--rounds', '1', '--workers', '1']), (e: { stderr: string }) =>
-    /--model unet does not fit a classification federation/.test(e.stderr),
+  await assert.rejects(
+    exec('node', [cli, 'train', '--data', dirs.camelyon, '--model', 'unet', '--rounds', '1', '--workers', '1']),
+    (e: { stderr: string }) => /--model unet does not fit a classification federation/.test(e.stderr),
   );
-  await assert.rejects(exec('node', [cli, 'train', '--data', dirs.camelyon, '--rounds', '0']), (e: { stderr: string }) => /--rounds takes a positive integer, got "0"/.test(e.stderr));
-  await assert.rejects(exec('node', [cli, 'train', '--data', dirs.camelyon, '--strategy', 'fedfoo']), (e: { stderr: string }) => /--strategy: choose one of/.test(e.stderr));
+  await assert.rejects(exec('node', [cli, 'train', '--data', dirs.camelyon, '--rounds', '0']), (e: { stderr: string }) =>
+    /--rounds takes a positive integer, got "0"/.test(e.stderr),
+  );
+  await assert.rejects(exec('node', [cli, 'train', '--data', dirs.camelyon, '--strategy', 'fedfoo']), (e: { stderr: string }) =>
+    /--strategy: choose one of/.test(e.stderr),
+  );
 });
 
 /** Metrics lines without their timings. */
@@ -117,8 +144,36 @@ async function metricsOf(out: string): Promise<unknown[]> {
 for (const strategy of ['harmofl', 'fedbn', 'moon']) {
   test(`${strategy}: a run killed mid-way and resumed ends with the same metrics as an uninterrupted one`, async () => {
     const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-    const args = (out: string): string[] =>
-      [cli, 'train', '--data', dirs.camelyon, '--strategy', strategy, '--model', 'densenet', '--growth', '4', '--blocks', '2,2', '--features', '8', '--rounds', '4', '--batch', '4', '--lr', '0.05', '--workers', '2', '--seed', '3', '--backend', 'wasm', '--out', out];
+    const args = (out: string): string[] => [
+      cli,
+      'train',
+      '--data',
+      dirs.camelyon,
+      '--strategy',
+      strategy,
+      '--model',
+      'densenet',
+      '--growth',
+      '4',
+      '--blocks',
+      '2,2',
+      '--features',
+      '8',
+      '--rounds',
+      '4',
+      '--batch',
+      '4',
+      '--lr',
+      '0.05',
+      '--workers',
+      '2',
+      '--seed',
+      '3',
+      '--backend',
+      'wasm',
+      '--out',
+      out,
+    ];
     const exec = promisify(execFile);
     const whole = await mkdtemp(path.join(tmpdir(), 'harmofl-whole-'));
     await exec('node', args(whole));
@@ -128,17 +183,26 @@ for (const strategy of ['harmofl', 'fedbn', 'moon']) {
     for (;;) {
       await new Promise((r) => setTimeout(r, 20));
       const text = await readFile(path.join(cut, 'metrics.jsonl'), 'utf8').catch(() => '');
-      if (text.trim().split('\n').filter((l) => l !== '').length >= 2) break;
+      if (
+        text
+          .trim()
+          .split('\n')
+          .filter((l) => l !== '').length >= 2
+      )
+        break;
       if (child.exitCode !== null) throw new Error('the run ended before it could be killed');
     }
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const partial = (await metricsOf(cut)).length;
     assert.ok(partial >= 2 && partial < 4, `killed after ${partial} rounds`);
-    await assert.rejects(exec('node', [...args(cut), '--resume', '--strategy', 'fedavg']), (e: { stderr: string }) => new RegExp(`was made with strategy "${strategy}"`).test(e.stderr));
+    await assert.rejects(exec('node', [...args(cut), '--resume', '--strategy', 'fedavg']), (e: { stderr: string }) =>
+      new RegExp(`was made with strategy "${strategy}"`).test(e.stderr),
+    );
     await exec('node', [...args(cut), '--resume']);
     assert.deepEqual(await metricsOf(cut), await metricsOf(whole));
-    const summary = (out: string): Promise<{ perSiteTest: unknown; bestRound: number }> => readFile(path.join(out, 'summary.json'), 'utf8').then((t) => JSON.parse(t) as { perSiteTest: unknown; bestRound: number });
+    const summary = (out: string): Promise<{ perSiteTest: unknown; bestRound: number }> =>
+      readFile(path.join(out, 'summary.json'), 'utf8').then((t) => JSON.parse(t) as { perSiteTest: unknown; bestRound: number });
     const [a, b] = [await summary(whole), await summary(cut)];
     assert.deepEqual([b.bestRound, b.perSiteTest], [a.bestRound, a.perSiteTest]);
   });
@@ -161,13 +225,27 @@ test('a client context saved for a round the server never checkpointed is not us
 });
 
 /** Per-site test metrics of `harmofl test` on a run's best model. */
-async function testCommand(out: string): Promise<{ metric: string; perSiteTest: Record<string, number>; meanTest: number; stderr: string }> {
+async function testCommand(
+  out: string,
+): Promise<{ metric: string; perSiteTest: Record<string, number>; meanTest: number; stderr: string }> {
   const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-  const { stdout, stderr } = await promisify(execFile)('node', [cli, 'test', '--checkpoint', path.join(out, 'best.hflm'), '--data', dirs.camelyon, '--batch', '4', '--json', '--backend', 'wasm']);
+  const { stdout, stderr } = await promisify(execFile)('node', [
+    cli,
+    'test',
+    '--checkpoint',
+    path.join(out, 'best.hflm'),
+    '--data',
+    dirs.camelyon,
+    '--batch',
+    '4',
+    '--json',
+    '--backend',
+    'wasm',
+  ]);
   return { ...(JSON.parse(stdout) as { metric: string; perSiteTest: Record<string, number>; meanTest: number }), stderr };
 }
 
-test('harmofl test on the best model reproduces the run\'s per-site test metrics', async () => {
+test("harmofl test on the best model reproduces the run's per-site test metrics", async () => {
   const out = await mkdtemp(path.join(tmpdir(), 'harmofl-test-cmd-'));
   const summary = await run('harmofl', dirs.camelyon, out);
   const result = await testCommand(out);
@@ -179,9 +257,21 @@ test('compare runs strategies on the same federation and writes report.md and a 
   const { compareStrategies } = await import('../../src/experiment/compare.js');
   const { prepareRun } = await import('../../src/experiment/prepare.js');
   const out = await mkdtemp(path.join(tmpdir(), 'harmofl-compare-'));
-  const prepared = await prepareRun({ data: dirs.camelyon, rounds: 2, batch: 4, lr: 0.05, model: 'densenet', growth: 4, blocks: [2, 2], features: 8 });
+  const prepared = await prepareRun({
+    data: dirs.camelyon,
+    rounds: 2,
+    batch: 4,
+    lr: 0.05,
+    model: 'densenet',
+    growth: 4,
+    blocks: [2, 2],
+    features: 8,
+  });
   const { html, results } = await compareStrategies(prepared, ['fedavg', 'harmofl'], out, pool);
-  assert.deepEqual(results.map((r) => r.summary.strategy), ['fedavg', 'harmofl']);
+  assert.deepEqual(
+    results.map((r) => r.summary.strategy),
+    ['fedavg', 'harmofl'],
+  );
   assert.deepEqual((await readdir(out)).sort(), ['fedavg', 'harmofl', 'report.html', 'report.md']);
   const md = await readFile(path.join(out, 'report.md'), 'utf8');
   assert.match(md, /\| strategy \| hospital0 \| hospital1 \| mean ± std \|/);
@@ -192,29 +282,48 @@ test('compare runs strategies on the same federation and writes report.md and a 
   assert.doesNotMatch(page, /(src|href)="(http|\/)/, 'no external resources');
 });
 
-test('FedBN keeps each site\'s BatchNorm parameters and statistics local, and checkpoints them', async () => {
+test("FedBN keeps each site's BatchNorm parameters and statistics local, and checkpoints them", async () => {
   const out = await mkdtemp(path.join(tmpdir(), 'harmofl-fedbn-'));
   const summary = await run('fedbn', dirs.camelyon, out);
   const ckpt = await readCheckpoint(path.join(out, 'checkpoint.hflc'));
-  assert.ok(Object.keys(ckpt.global).some((n) => n.endsWith('running_mean')) && Object.keys(ckpt.server).length === 0, 'the server checkpoint holds the global model only');
+  assert.ok(
+    Object.keys(ckpt.global).some((n) => n.endsWith('running_mean')) && Object.keys(ckpt.server).length === 0,
+    'the server checkpoint holds the global model only',
+  );
   const store = (site: string): Promise<ClientStore> => ClientStore.open(site, path.join(out, 'clients', site));
   const [ca, cb] = [(await store('hospital0')).latest(), (await store('hospital1')).latest()];
   const [a, b] = [entriesUnder(ca, 'local'), entriesUnder(cb, 'local')];
   const names = Object.keys(a);
   assert.ok(names.length > 0 && names.every((n) => /norm\d?\.(weight|bias|running_mean|running_var)$/.test(n)), names.join(', '));
-  assert.ok(names.some((n) => a[n]!.data.some((v, i) => v !== b[n]!.data[i])), 'the two sites hold different statistics');
+  assert.ok(
+    names.some((n) => a[n]!.data.some((v, i) => v !== b[n]!.data[i])),
+    'the two sites hold different statistics',
+  );
   assert.ok(!('classifier.weight' in a), 'other layers are shared');
-  assert.ok(Object.keys(entriesUnder(ca, 'best')).length === names.length, 'the best round\'s own entries are kept for best.hflm');
+  assert.ok(Object.keys(entriesUnder(ca, 'best')).length === names.length, "the best round's own entries are kept for best.hflm");
   const tested = await testCommand(out);
   assert.match(tested.stderr, /each site is evaluated with its own normalization state \(2 sites/);
-  assert.deepEqual(tested.perSiteTest, summary.perSiteTest, 'harmofl test uses each site\'s own state of the best round');
+  assert.deepEqual(tested.perSiteTest, summary.perSiteTest, "harmofl test uses each site's own state of the best round");
 });
 
 test('harmofl demo compares harmofl, fedavg and fedbn on both tasks and prints both tables', async () => {
   const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
   const out = await mkdtemp(path.join(tmpdir(), 'harmofl-demo-'));
   const data = path.dirname(dirs.camelyon);
-  const { stdout } = await promisify(execFile)('node', [cli, 'demo', '--data', data, '--out', out, '--rounds', '1', '--workers', '2', '--backend', 'wasm']);
+  const { stdout } = await promisify(execFile)('node', [
+    cli,
+    'demo',
+    '--data',
+    data,
+    '--out',
+    out,
+    '--rounds',
+    '1',
+    '--workers',
+    '2',
+    '--backend',
+    'wasm',
+  ]);
   assert.match(stdout, /classification \(Camelyon17-style, accuracy %\)\nstrategy +hospital0 +hospital1 +mean/);
   assert.match(stdout, /segmentation \(nuclei-style, Dice %\)/);
   for (const s of ['harmofl', 'fedavg', 'fedbn']) assert.equal((stdout.match(new RegExp(`^${s} `, 'gm')) ?? []).length, 2, s);
@@ -222,13 +331,17 @@ test('harmofl demo compares harmofl, fedavg and fedbn on both tasks and prints b
   assert.ok((await readdir(path.join(out, 'nuclei'))).includes('report.html'));
 });
 
-test('MOON keeps each site\'s previous local model and trains a projection head', async () => {
+test("MOON keeps each site's previous local model and trains a projection head", async () => {
   const out = await mkdtemp(path.join(tmpdir(), 'harmofl-moon-'));
   await run('moon', dirs.camelyon, out);
   const ckpt = await readCheckpoint(path.join(out, 'checkpoint.hflc'));
   const previous = entriesUnder((await ClientStore.open('hospital0', path.join(out, 'clients', 'hospital0'))).latest(), 'previous');
   assert.ok('projection.2.weight' in previous && 'classifier.weight' in previous);
-  assert.notDeepEqual(previous['projection.0.weight']!.data, ckpt.global['projection.0.weight']!.data, 'a local model differs from the average');
+  assert.notDeepEqual(
+    previous['projection.0.weight']!.data,
+    ckpt.global['projection.0.weight']!.data,
+    'a local model differs from the average',
+  );
 });
 
 test('harmofl test refuses a model of the other task, naming the model and the federation', async () => {
@@ -236,8 +349,10 @@ test('harmofl test refuses a model of the other task, naming the model and the f
   await run('fedavg', dirs.camelyon, out);
   const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
   const model = path.join(out, 'best.hflm');
-  await assert.rejects(promisify(execFile)('node', [cli, 'test', '--checkpoint', model, '--data', dirs.nuclei, '--backend', 'wasm']), (e: { stderr: string }) =>
-    e.stderr.includes(`${model} is a classification model (densenet) but ${dirs.nuclei} is a segmentation federation`),
+  await assert.rejects(
+    promisify(execFile)('node', [cli, 'test', '--checkpoint', model, '--data', dirs.nuclei, '--backend', 'wasm']),
+    (e: { stderr: string }) =>
+      e.stderr.includes(`${model} is a classification model (densenet) but ${dirs.nuclei} is a segmentation federation`),
   );
 });
 
@@ -245,11 +360,23 @@ test('compare --seeds runs every strategy once per seed and reports mean ± std 
   const { compareStrategies } = await import('../../src/experiment/compare.js');
   const { prepareRun } = await import('../../src/experiment/prepare.js');
   const out = await mkdtemp(path.join(tmpdir(), 'harmofl-seeds-'));
-  const prepared = await prepareRun({ data: dirs.camelyon, rounds: 2, batch: 4, lr: 0.05, model: 'densenet', growth: 4, blocks: [2, 2], features: 8 });
+  const prepared = await prepareRun({
+    data: dirs.camelyon,
+    rounds: 2,
+    batch: 4,
+    lr: 0.05,
+    model: 'densenet',
+    growth: 4,
+    blocks: [2, 2],
+    features: 8,
+  });
   const { html, seedRuns } = await compareStrategies(prepared, ['fedavg', 'harmofl'], out, pool, { seeds: [0, 1, 2] });
   assert.deepEqual((await readdir(path.join(out, 'harmofl'))).sort(), ['seed-0', 'seed-1', 'seed-2']);
   const runs = seedRuns.get('harmofl')!;
-  assert.deepEqual(runs.map((r) => r.summary.config.seed), [0, 1, 2]);
+  assert.deepEqual(
+    runs.map((r) => r.summary.config.seed),
+    [0, 1, 2],
+  );
   assert.deepEqual(new Set(runs.map((r) => r.summary.config.data.seed)), new Set([0]), 'the same federation splits for every seed');
   const md = await readFile(path.join(out, 'report.md'), 'utf8');
   assert.match(md, /## Across seeds \(0, 1, 2\)/);

@@ -28,7 +28,12 @@ export function readGolden<T>(name: string): T {
 }
 
 /** Asserts |a - e| <= atol + rtol * |e| element-wise; reports the worst element. */
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: { rtol?: number; atol?: number }, label: string): void {
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: { rtol?: number; atol?: number },
+  label: string,
+): void {
   if (actual.length !== expected.length) throw new Error(`${label}: ${actual.length} values, expected ${expected.length}`);
   const rtol = tol.rtol ?? 0;
   const atol = tol.atol ?? 0;
@@ -44,5 +49,7 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     }
   }
   if (worst >= 0)
-    throw new Error(`${label}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol}; ${actual.length} values)`);
+    throw new Error(
+      `${label}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol}; ${actual.length} values)`,
+    );
 }

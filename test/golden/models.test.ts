@@ -22,11 +22,22 @@ function configFrom(kind: 'densenet' | 'unet', g: ModelGolden): ModelConfig {
   const inputShape = c['input_shape'] as [number, number, number];
   const classes = g.output.shape[1]!;
   return kind === 'densenet'
-    ? { kind, inputShape, growthRate: c['growth_rate'] as number, blockConfig: c['block_config'] as number[], numInitFeatures: c['num_init_features'] as number, bnSize: c['bn_size'] as number, numClasses: classes }
+    ? {
+        kind,
+        inputShape,
+        growthRate: c['growth_rate'] as number,
+        blockConfig: c['block_config'] as number[],
+        numInitFeatures: c['num_init_features'] as number,
+        bnSize: c['bn_size'] as number,
+        numClasses: classes,
+      }
     : { kind, inputShape, initFeatures: c['init_features'] as number, outChannels: classes };
 }
 
-for (const [kind, file] of [['densenet', 'densenet_small'], ['unet', 'unet_small']] as const) {
+for (const [kind, file] of [
+  ['densenet', 'densenet_small'],
+  ['unet', 'unet_small'],
+] as const) {
   test(`${file}: parameter count, state_dict load and forward output match the reference`, async () => {
     await initBackend('wasm');
     const g = readGolden<ModelGolden>(file);
@@ -56,7 +67,10 @@ for (const [kind, file] of [['densenet', 'densenet_small'], ['unet', 'unet_small
 test('full-size presets have the reference parameter counts', async () => {
   await initBackend('wasm');
   const sizes = readGolden<Record<string, number | string>>('model_sizes');
-  for (const [key, config] of [['densenet121_96', densenet121(96)], ['unet32_384', unet32(384)]] as const) {
+  for (const [key, config] of [
+    ['densenet121_96', densenet121(96)],
+    ['unet32_384', unet32(384)],
+  ] as const) {
     const model = createModel(config, new Rng(0));
     assert.equal(model.params.parameterCount(), sizes[key], key);
     model.dispose();

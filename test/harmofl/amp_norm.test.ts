@@ -55,11 +55,15 @@ test('AmpNorm with L >= 0.5 on square images gives every image the running ampli
     const probe = new AmpNorm(new Scope(store2, `p${i}`), [1, 8, 8], { L: 0.5, momentum: 0 });
     probe.observe(tf.slice(out, [i, 0, 0, 0], [1, 8, 8, 1]) as tf.Tensor4D);
     const got = probe.runningAmp.dataSync();
-    for (let k = 0; k < got.length; k++) assert.ok(Math.abs(got[k]! - reference[k]!) < 1e-3 * Math.max(1, reference[k]!), `image ${i} freq ${k}`);
+    for (let k = 0; k < got.length; k++)
+      assert.ok(Math.abs(got[k]! - reference[k]!) < 1e-3 * Math.max(1, reference[k]!), `image ${i} freq ${k}`);
   }
   amp.observe(second);
   const moved = amp.runningAmp.dataSync().slice();
-  assert.ok(moved.some((v, k) => Math.abs(v - reference[k]!) > 1e-6), 'EMA moves the running amplitude');
+  assert.ok(
+    moved.some((v, k) => Math.abs(v - reference[k]!) > 1e-6),
+    'EMA moves the running amplitude',
+  );
   amp.frozen = true;
   amp.observe(first);
   assert.deepEqual(amp.runningAmp.dataSync(), moved);

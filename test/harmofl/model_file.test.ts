@@ -12,7 +12,10 @@ import { loadModel, saveModel } from '../../src/harmofl/model_file.js';
 test('a saved model loads with the same outputs, AmpNorm L, momentum and frozen state', async () => {
   await initBackend('wasm');
   const dir = await mkdtemp(path.join(tmpdir(), 'harmofl-model-'));
-  const model = createModel({ kind: 'unet', inputShape: [3, 16, 32], initFeatures: 2, outChannels: 2 }, new Rng(3), { L: 0.1, momentum: 0.1 });
+  const model = createModel({ kind: 'unet', inputShape: [3, 16, 32], initFeatures: 2, outChannels: 2 }, new Rng(3), {
+    L: 0.1,
+    momentum: 0.1,
+  });
   const x = tf.randomUniform([2, 16, 32, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
   model.inputNorm.observe(x);
   model.inputNorm.frozen = true;
@@ -33,7 +36,10 @@ test('a saved model loads with the same outputs, AmpNorm L, momentum and frozen 
   await writeFile(path.join(dir, 'other.bin'), 'hello world');
   await assert.rejects(loadModel(path.join(dir, 'other.bin'), new Rng(0)), /other\.bin: not a harmofl model file/);
   await assert.rejects(loadModel(path.join(dir, 'missing.hflm'), new Rng(0)), /cannot read model file .*missing\.hflm: ENOENT/);
-  assert.throws(() => createModel({ kind: 'unet', inputShape: [3, 16, 12], initFeatures: 2, outChannels: 2 }, new Rng(0)), /16x12: height and width must be multiples of 16/);
+  assert.throws(
+    () => createModel({ kind: 'unet', inputShape: [3, 16, 12], initFeatures: 2, outChannels: 2 }, new Rng(0)),
+    /16x12: height and width must be multiples of 16/,
+  );
   model.dispose();
   loaded.dispose();
   x.dispose();

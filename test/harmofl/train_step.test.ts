@@ -22,7 +22,8 @@ for (const config of configs) {
     const [c, h, w] = config.inputShape;
     const x = tf.randomUniform([4, h, w, c], 0, 1, 'float32', 9) as tf.Tensor4D;
     const y = config.kind === 'densenet' ? tf.tensor1d([0, 1, 1, 0], 'int32') : tf.cast(tf.greater(tf.mean(x, 3), 0.5), 'int32');
-    const base = config.kind === 'densenet' ? new Sgd({ lr: 0.05, momentum: 0.9, weightDecay: 1e-4 }) : new Adam({ lr: 1e-2, weightDecay: 1e-4 });
+    const base =
+      config.kind === 'densenet' ? new Sgd({ lr: 0.05, momentum: 0.9, weightDecay: 1e-4 }) : new Adam({ lr: 1e-2, weightDecay: 1e-4 });
     const wp = new WeightPerturbation(base, 0.05);
     const first = trainStep(model, wp, x, y);
     assert.ok(first.lossPerturbed >= first.loss - 1e-6, 'the perturbation ascends the loss');
@@ -32,7 +33,10 @@ for (const config of configs) {
     for (let i = 0; i < 6; i++) last = trainStep(model, wp, x, y);
     assert.equal(tf.memory().numTensors, tensors);
     assert.ok(last.loss < first.loss, `loss ${first.loss} -> ${last.loss}`);
-    assert.ok(model.inputNorm.runningAmp.dataSync().some((v) => v !== 0), 'AmpNorm took the first batch amplitude');
+    assert.ok(
+      model.inputNorm.runningAmp.dataSync().some((v) => v !== 0),
+      'AmpNorm took the first batch amplitude',
+    );
     base.dispose();
     model.dispose();
     tf.dispose([x, y]);

@@ -12,7 +12,11 @@ test('Dice metrics and losses stay finite on empty masks, all-background predict
     const empty = tf.zeros([1, 4, 4]) as tf.Tensor3D;
     const full = tf.ones([1, 4, 4]) as tf.Tensor3D;
     for (const target of [empty, full]) {
-      for (const v of [softDiceLoss(background, target).dataSync()[0]!, jointLoss(background, target).dataSync()[0]!, diceCoefficient(background, target)])
+      for (const v of [
+        softDiceLoss(background, target).dataSync()[0]!,
+        jointLoss(background, target).dataSync()[0]!,
+        diceCoefficient(background, target),
+      ])
         assert.ok(Number.isFinite(v));
       const fg = foregroundScores(background, target);
       assert.ok(Number.isFinite(fg.dice) && Number.isFinite(fg.iou));
@@ -28,7 +32,11 @@ test('Dice metrics and losses stay finite on empty masks, all-background predict
 test('cross-entropy and accuracy on a known case', async () => {
   await initBackend('wasm');
   tf.tidy(() => {
-    const logits = tf.tensor2d([[2, 0], [0, 3], [1, 1]]);
+    const logits = tf.tensor2d([
+      [2, 0],
+      [0, 3],
+      [1, 1],
+    ]);
     const labels = tf.tensor1d([0, 0, 1], 'int32');
     const expected = (Math.log(1 + Math.exp(-2)) + Math.log(1 + Math.exp(3)) + Math.log(2)) / 3;
     assert.ok(Math.abs(crossEntropy(logits, labels).dataSync()[0]! - expected) < 1e-5);

@@ -66,7 +66,10 @@ for (const [name, make] of [
     for (const [k, v] of before) params.get(k)!.assign(v);
     new WeightPerturbation(b, 0.05).step(lossFn, params);
     assert.deepEqual(params.get('W')!.dataSync(), afterA);
-    assert.throws(() => (name === 'sgd' ? new Adam({ lr: 1, weightDecay: 0 }) : new Sgd({ lr: 1, momentum: 0, weightDecay: 0 })).setState(state), /optimizer state is for/);
+    assert.throws(
+      () => (name === 'sgd' ? new Adam({ lr: 1, weightDecay: 0 }) : new Sgd({ lr: 1, momentum: 0, weightDecay: 0 })).setState(state),
+      /optimizer state is for/,
+    );
     tf.dispose([...before.values(), ...params.values(), x, y]);
   });
 }

@@ -38,17 +38,49 @@ test('the packed tarball installs into a fresh project and runs a federation thr
   await writeFile(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }));
   const install = await exec('npm', ['install', '--no-audit', '--no-fund', tarball], { cwd: app, maxBuffer: 1 << 24 });
   const files = await readdir(path.join(app, 'node_modules', 'harmofl'));
-  assert.ok(!files.includes('src') && !files.includes('test') && files.includes('dist'), `only the built package ships: ${files.join(', ')}`);
+  assert.ok(
+    !files.includes('src') && !files.includes('test') && files.includes('dist'),
+    `only the built package ships: ${files.join(', ')}`,
+  );
   const core = await readFile(path.join(app, 'node_modules', '@tensorflow', 'tfjs-core', 'dist', 'tf-core.node.js'), 'utf8');
   assert.ok(core.includes('harmofl patch'), `the install applied the tfjs-core patch (install output: ${install.stdout.slice(-400)})`);
   await writeFile(path.join(app, 'main.js'), program);
   const { stdout } = await exec('node', ['main.js'], { cwd: app });
   const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { entries: number; rounds: number; meanTest: number; strategy: string };
-  assert.equal(result.entries, 123, 'densenet121: 120 convolutions, classifier weight and bias, AmpNorm\'s running amplitude');
+  assert.equal(result.entries, 123, "densenet121: 120 convolutions, classifier weight and bias, AmpNorm's running amplitude");
   assert.equal(result.rounds, 2);
   assert.ok(result.meanTest >= 0 && result.meanTest <= 1);
   assert.match(result.strategy, /AmpNorm/);
-  const cli = await exec('npx', ['harmofl', 'train', '--data', 'fed/camelyon17', '--strategy', 'fedavg', '--model', 'densenet', '--growth', '4', '--blocks', '2,2', '--features', '8', '--rounds', '2', '--batch', '4', '--workers', '1', '--backend', 'wasm', '--out', 'cli-run'], { cwd: app });
+  const cli = await exec(
+    'npx',
+    [
+      'harmofl',
+      'train',
+      '--data',
+      'fed/camelyon17',
+      '--strategy',
+      'fedavg',
+      '--model',
+      'densenet',
+      '--growth',
+      '4',
+      '--blocks',
+      '2,2',
+      '--features',
+      '8',
+      '--rounds',
+      '2',
+      '--batch',
+      '4',
+      '--workers',
+      '1',
+      '--backend',
+      'wasm',
+      '--out',
+      'cli-run',
+    ],
+    { cwd: app },
+  );
   assert.match(cli.stdout, /best round \d: mean test accuracy \d+\.\d+%/);
   assert.ok((await readdir(path.join(app, 'cli-run'))).includes('summary.json'));
 });

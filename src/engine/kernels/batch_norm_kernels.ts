@@ -76,7 +76,12 @@ export function bnBackwardConfig(backendName: string): KernelConfig {
       const b = backend as unknown as HeapBackend;
       const out = b.makeOutput(dy.shape.slice(), 'float32');
       const is = Float64Array.from(b.typedArrayFromHeap(inv));
-      twoPass(b, dy, xhat, out, (attrs as { relu?: boolean }).relu === true, (sumG, sumGX, n, c) => [is[c]!, 0, (-is[c]! * sumGX) / n, (-is[c]! * sumG) / n]);
+      twoPass(b, dy, xhat, out, (attrs as { relu?: boolean }).relu === true, (sumG, sumGX, n, c) => [
+        is[c]!,
+        0,
+        (-is[c]! * sumGX) / n,
+        (-is[c]! * sumG) / n,
+      ]);
       return out;
     },
   };

@@ -38,7 +38,17 @@ function conv2dBackpropInputViaConv(backendName: string): KernelFunc {
         const spread = r.run(
           'PadV2',
           { x: r.reshape(dy, [batchSize, outHeight, 1, outWidth, 1, outChannels]) },
-          { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 },
+          {
+            paddings: [
+              [0, 0],
+              [0, 0],
+              [0, sh - 1],
+              [0, 0],
+              [0, sw - 1],
+              [0, 0],
+            ],
+            constantValue: 0,
+          },
         );
         d = r.reshape(spread, [batchSize, outHeight * sh, outWidth * sw, outChannels]);
       }

@@ -9,7 +9,7 @@ import type { StrategyDefinition } from '../strategy.js';
  */
 export const fednova: StrategyDefinition = {
   name: 'fednova',
-  summary: 'updates normalized by each client\'s effective local steps (SGD momentum corrected)',
+  summary: "updates normalized by each client's effective local steps (SGD momentum corrected)",
   options: [],
   model: {},
   server: (setup) => {

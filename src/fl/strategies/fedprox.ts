@@ -16,7 +16,15 @@ export const fedprox: StrategyDefinition = {
       return {
         alpha: 0,
         freezeInputNorm: true,
-        ...(mu > 0 ? { regularizer: () => tf.mul(mu / 2, tf.addN([...model.params.trainable()].map(([k, v]) => tf.sum(tf.squaredDifference(v, anchors.get(k)!))))) as tf.Scalar } : {}),
+        ...(mu > 0
+          ? {
+              regularizer: () =>
+                tf.mul(
+                  mu / 2,
+                  tf.addN([...model.params.trainable()].map(([k, v]) => tf.sum(tf.squaredDifference(v, anchors.get(k)!)))),
+                ) as tf.Scalar,
+            }
+          : {}),
         dispose: () => tf.dispose([...anchors.values()]),
       };
     },

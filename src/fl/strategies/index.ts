@@ -32,7 +32,8 @@ export function resolveOptions(strategy: StrategyDefinition, given: Readonly<Rec
   const out: Record<string, number> = {};
   for (const o of strategy.options) {
     const v = given[o.key] ?? o.default;
-    if (!Number.isFinite(v) || (o.min === 'zero' ? v < 0 : v <= 0)) throw new Error(`${o.flag.split(' ')[0]} takes a number ${o.min === 'zero' ? '>= 0' : '> 0'}, got ${v}`);
+    if (!Number.isFinite(v) || (o.min === 'zero' ? v < 0 : v <= 0))
+      throw new Error(`${o.flag.split(' ')[0]} takes a number ${o.min === 'zero' ? '>= 0' : '> 0'}, got ${v}`);
     out[o.key] = v;
   }
   return out;

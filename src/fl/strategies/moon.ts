@@ -38,7 +38,10 @@ export const moon: StrategyDefinition = {
           return {
             loss: (x) => {
               const { z, logits } = embedOf(model, x, true);
-              return tf.add(taskLoss(model, logits, b.y), tf.mul(o['moonMu']!, modelContrastiveLoss(z, targets[0]!, targets[1]!, o['moonTau']!))) as tf.Scalar;
+              return tf.add(
+                taskLoss(model, logits, b.y),
+                tf.mul(o['moonMu']!, modelContrastiveLoss(z, targets[0]!, targets[1]!, o['moonTau']!)),
+              ) as tf.Scalar;
             },
             dispose: () => tf.dispose(targets),
           };
