@@ -55,6 +55,7 @@ export async function benchRow(config: BenchConfig, workers: number, backend: Ba
         steps: config.steps,
         ampL: config.ampL,
         seed: 1 + i,
+        ...(config.mode !== undefined ? { mode: config.mode } : {}),
         startTogether,
       }));
       return await Promise.all(inputs.map((input) => pool.run('benchTrainSteps', input)));

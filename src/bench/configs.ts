@@ -10,6 +10,8 @@ export interface BenchConfig {
   ampL: number;
   warmupSteps: number;
   steps: number;
+  /** `predict` rows time inference (as `harmofl predict`), with one worker. */
+  mode?: 'train' | 'predict';
   /** Images per second of the same step in PyTorch, 1 and 2 threads (issue #2). */
   torch1?: number;
   torch2?: number;
@@ -21,6 +23,8 @@ export const BENCH_CONFIGS: BenchConfig[] = [
   { name: 'densenet121', model: densenet121(96), batch: 32, ampL: 0, warmupSteps: 2, steps: 3, torch1: 6.0, torch2: 7.7 },
   { name: 'densenet121+ampnorm-L0.1', model: densenet121(96), batch: 32, ampL: 0.1, warmupSteps: 2, steps: 2 },
   { name: 'unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 1, torch1: 0.16, torch2: 0.23 },
+  { name: 'predict-densenet121', model: densenet121(96), batch: 32, ampL: 0, warmupSteps: 2, steps: 5, mode: 'predict' },
+  { name: 'predict-unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 3, mode: 'predict' },
   {
     name: 'densenet-small',
     model: {

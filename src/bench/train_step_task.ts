@@ -16,6 +16,8 @@ export interface TrainStepBenchInput {
   steps: number;
   ampL: number;
   seed: number;
+  /** `predict`: time inference (one forward pass in evaluation mode, the reference's batch statistics) instead of training steps. */
+  mode?: 'train' | 'predict';
   /** Shared by all workers of a row: timing starts once every worker has warmed up. */
   startTogether?: SharedArrayBuffer;
 }
@@ -75,12 +77,16 @@ async function timedSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOut
     ampNormMs += now() - s;
     return out;
   };
-  for (let i = 0; i < input.warmupSteps; i++) trainStep(model, wp, x, y);
+  const step =
+    input.mode === 'predict'
+      ? (): void => void tf.tidy(() => model.forward(x, false)).dataSync()
+      : (): void => void trainStep(model, wp, x, y);
+  for (let i = 0; i < input.warmupSteps; i++) step();
   // Warm-up lengths differ by seconds between workers; timing them from a common start measures side-by-side throughput.
   if (input.startTogether !== undefined) arriveAndWait(input.startTogether);
   ampNormMs = 0;
   const startMs = now();
-  for (let i = 0; i < input.steps; i++) trainStep(model, wp, x, y);
+  for (let i = 0; i < input.steps; i++) step();
   const endMs = now();
   sgd.dispose();
   model.dispose();

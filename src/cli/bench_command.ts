@@ -17,7 +17,9 @@ export function registerBench(program: Command): void {
   addBackendOption(
     program
       .command('bench')
-      .description('training-step throughput (2 forward + 2 backward passes + SGD) per model, 1 and 2 workers')
+      .description(
+        'training-step throughput (2 forward + 2 backward passes + SGD) per model, 1 and 2 workers; predict-* rows time inference (one forward pass, batch statistics)',
+      )
       .option('--json', 'print one JSON object {"rows": [...]} instead of the table')
       .option('--configs <names>', `comma-separated subset of: ${BENCH_CONFIGS.map((c) => c.name).join(', ')}`, parseList)
       .option(
@@ -33,8 +35,8 @@ export function registerBench(program: Command): void {
     const configs = opts.configs === undefined ? BENCH_CONFIGS : BENCH_CONFIGS.filter((c) => opts.configs!.includes(c.name));
     const rows: BenchRow[] = [];
     for (const config of configs) {
-      // The AmpNorm row measures one overhead; one worker is enough.
-      const workerCounts = config.ampL > 0 ? opts.workers.filter((w) => w === 1) : opts.workers;
+      // The AmpNorm and prediction rows measure one process's speed; one worker is enough.
+      const workerCounts = config.ampL > 0 || config.mode === 'predict' ? opts.workers.filter((w) => w === 1) : opts.workers;
       for (const workers of workerCounts) {
         process.stderr.write(`bench ${config.name} batch ${config.batch}, ${workers} worker(s)... `);
         const row = await benchRow(config, workers, opts.backend);
