@@ -8,7 +8,7 @@ import { SIMULATION_TASKS } from '../../src/fl/simulate.js';
 import type { SimulationTasks } from '../../src/fl/simulation_tasks.js';
 
 /** The end-to-end tests' federations: two sites of 16x16 images, small enough for two rounds in seconds. */
-const TINY: Partial<SynthOptions> = {
+export const TINY_SYNTH: Partial<SynthOptions> = {
   sites: 2,
   patchesPerSite: 12,
   patchSize: 16,
@@ -26,7 +26,7 @@ export async function tinyFederations(
   more: Partial<SynthOptions> = {},
 ): Promise<{ dirs: Record<'camelyon' | 'prostate' | 'nuclei', string>; pool: WorkerPool<SimulationTasks> }> {
   await initBackend('wasm');
-  const dirs = await writeSyntheticFederations(await mkdtemp(path.join(tmpdir(), prefix)), { ...TINY, ...more });
+  const dirs = await writeSyntheticFederations(await mkdtemp(path.join(tmpdir(), prefix)), { ...TINY_SYNTH, ...more });
   const pool = new WorkerPool<SimulationTasks>(2, SIMULATION_TASKS, 'wasm');
   await pool.ready();
   return { dirs, pool };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { writeSyntheticFederations } from '../../src/data/synthetic.js';
 import { provisionFederation, siteKitDir } from '../../src/pki/kits.js';
 import { start, type Proc } from './processes.js';
+import { TINY_SYNTH } from '../fl/tiny_federation.js';
 
 /** Sites of the tiny generated classification federation. */
 export const SITES = ['hospital0', 'hospital1', 'hospital2'];
@@ -29,17 +30,7 @@ export const TINY = [
 /** A tiny three-site classification federation and its kits (server on 127.0.0.1). */
 export async function tinyDeployment(): Promise<{ root: string; data: string; kits: string }> {
   const root = await mkdtemp(path.join(tmpdir(), 'harmofl-net-'));
-  const dirs = await writeSyntheticFederations(path.join(root, 'data'), {
-    sites: 3,
-    patchesPerSite: 12,
-    patchSize: 16,
-    casesPerSite: 1,
-    volumeSize: 16,
-    slices: 6,
-    imagesPerSite: 8,
-    imageSize: 16,
-    seed: 1,
-  });
+  const dirs = await writeSyntheticFederations(path.join(root, 'data'), { ...TINY_SYNTH, sites: 3 });
   const kits = path.join(root, 'kits');
   await provisionFederation(kits, { federation: 'tiny', hosts: ['127.0.0.1'], port: 0, sites: SITES });
   return { root, data: dirs.camelyon, kits };

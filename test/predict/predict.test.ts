@@ -23,6 +23,7 @@ import { saveModelSafetensors } from '../../src/harmofl/model_safetensors.js';
 import { createModel, type AmpNormModel } from '../../src/harmofl/create_model.js';
 import { argmaxMask } from '../../src/predict/segmentation_writer.js';
 import { writePng } from '../data/write_png.js';
+import { TINY_SYNTH } from '../fl/tiny_federation.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -90,17 +91,7 @@ let unet: AmpNormModel;
 before(async () => {
   await initBackend('wasm');
   dir = await mkdtemp(path.join(tmpdir(), 'harmofl-predict-'));
-  synth = await writeSyntheticFederations(path.join(dir, 'synth'), {
-    sites: 2,
-    patchesPerSite: 12,
-    patchSize: 16,
-    casesPerSite: 1,
-    volumeSize: 16,
-    slices: 6,
-    imagesPerSite: 8,
-    imageSize: 16,
-    seed: 2,
-  });
+  synth = await writeSyntheticFederations(path.join(dir, 'synth'), { ...TINY_SYNTH, seed: 2 });
   const x = tf.randomUniform([4, 16, 16, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   unet = createModel({ kind: 'unet', inputShape: [3, 16, 16], initFeatures: 2, outChannels: 2 }, new Rng(3));
   unet.inputNorm.observe(x);
