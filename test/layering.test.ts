@@ -17,7 +17,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   harmofl: ['engine', 'nn', 'optim', 'losses'],
   bench: ['engine', 'nn', 'optim', 'losses', 'harmofl'],
   fl: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data'],
-  report: ['engine', 'nn', 'harmofl', 'data', 'fl'],
+  report: ['engine', 'nn', 'losses', 'harmofl', 'data', 'fl'],
   predict: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data'],
   pki: ['engine'],
   net: ['engine', 'nn', 'optim', 'losses', 'harmofl', 'data', 'fl', 'gen', 'pki'],

@@ -27,27 +27,6 @@ const BOTH: Rgb = [255, 225, 0];
 const css = (c: Rgb): string => `rgb(${c.join(',')})`;
 
 /**
- * The test metric on one image: hard Dice per class, background included, averaged over the
- * classes (as `diceCoefficient` of losses/dice.ts, which this layer may not import; its 1e-5
- * smoothing only matters for a class absent from both masks, which scores 1 in both).
- */
-export function imageDice(truth: Uint8Array, predicted: Uint8Array, classes: number): number {
-  const [inter, inTruth, inPredicted] = [
-    new Array<number>(classes).fill(0),
-    new Array<number>(classes).fill(0),
-    new Array<number>(classes).fill(0),
-  ];
-  truth.forEach((t, i) => {
-    const p = predicted[i]!;
-    inTruth[t]!++;
-    inPredicted[p]!++;
-    if (t === p) inter[t]!++;
-  });
-  const dice = inter.map((n, k) => (inTruth[k]! + inPredicted[k]! === 0 ? 1 : (2 * n) / (inTruth[k]! + inPredicted[k]!)));
-  return dice.reduce((a, b) => a + b, 0) / classes;
-}
-
-/**
  * The image with the outlines of both masks drawn on it, as a PNG data URI of about `side`
  * pixels on its longer side: small images are enlarged by a whole factor (nearest neighbour)
  * before the outlines are drawn, so lines stay thin beside small structures, and large ones

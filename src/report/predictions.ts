@@ -5,8 +5,9 @@ import { Rng } from '../engine/rng.js';
 import { batches } from '../fl/batches.js';
 import { ModelCache } from '../fl/model_cache.js';
 import { loadModel } from '../harmofl/model_file.js';
+import { diceCoefficient } from '../losses/dice.js';
 import { confusionHtml, type SiteClasses } from './confusion.js';
-import { imageDice, outlinesHtml, type SiteMasks } from './mask_outlines.js';
+import { outlinesHtml, type SiteMasks } from './mask_outlines.js';
 
 /** What a model predicted on every site's test split: every class, or the first images' masks. */
 export type TestPredictions =
@@ -37,12 +38,26 @@ export async function predictTestSplits(
       const model = models.get('report', ref, { ...state, ...siteEntries.get(site.name) }, true);
       const wanted = fed.task === 'classification' ? site.test.size : Math.min(examples, site.test.size);
       const predicted: Array<number | Uint8Array> = [];
+      // Each pictured image's Dice, by the same function that scores the test split.
+      const dice: number[] = [];
       for await (const b of batches(site.test, fed, batch)) {
-        const labels = tf.tidy(() => tf.argMax(model.forward(b.x, false), -1));
+        const logits = tf.tidy(() => model.forward(b.x, false));
+        const labels = tf.tidy(() => tf.argMax(logits, -1));
         const values = labels.dataSync();
-        tf.dispose([labels, b.x, b.y]);
         const per = values.length / b.size;
-        for (let i = 0; i < b.size; i++) predicted.push(per === 1 ? values[i]! : Uint8Array.from(values.subarray(i * per, (i + 1) * per)));
+        for (let i = 0; i < b.size; i++) {
+          predicted.push(per === 1 ? values[i]! : Uint8Array.from(values.subarray(i * per, (i + 1) * per)));
+          if (fed.task === 'segmentation' && dice.length < wanted)
+            dice.push(
+              tf.tidy(() =>
+                diceCoefficient(
+                  tf.slice(logits, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D,
+                  tf.slice(b.y, [i, 0, 0], [1, -1, -1]) as tf.Tensor3D,
+                ),
+              ),
+            );
+        }
+        tf.dispose([logits, labels, b.x, b.y]);
         if (predicted.length >= wanted) break;
       }
       if (fed.task === 'classification') {
@@ -59,7 +74,7 @@ export async function predictTestSplits(
             image: s.image,
             truth: s.label as Uint8Array,
             predicted: predicted[i] as Uint8Array,
-            dice: imageDice(s.label as Uint8Array, predicted[i] as Uint8Array, fed.numClasses),
+            dice: dice[i]!,
           })),
         });
       }
