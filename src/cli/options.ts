@@ -18,7 +18,7 @@ export function parsePositiveInt(value: string, option: string): number {
 }
 
 /** Parses `--backend`. */
-export function parseBackend(value: string): BackendChoice {
+function parseBackend(value: string): BackendChoice {
   if (!(BACKEND_CHOICES as readonly string[]).includes(value))
     throw new InvalidArgumentError(`choose one of ${BACKEND_CHOICES.join(', ')}`);
   return value as BackendChoice;

@@ -15,7 +15,7 @@ interface ProvisionOptions {
 }
 
 /** The default coordinator port (sites dial it; `--server HOST:PORT` changes it). */
-export const DEFAULT_PORT = 8443;
+const DEFAULT_PORT = 8443;
 
 /** `harmofl provision`: a federation's CA and startup kits, or a site added or revoked. */
 export function registerProvision(program: Command): void {

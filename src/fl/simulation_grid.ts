@@ -31,8 +31,8 @@ export class SimulationGrid implements Grid {
     return new SimulationGrid(pool, data, stores);
   }
 
-  /** The store of one site (its context, for `harmofl test` and checks). */
-  store(site: string): ClientStore {
+  /** The store of one site. */
+  private store(site: string): ClientStore {
     const s = this.stores.get(site);
     if (s === undefined) throw new Error(`no simulated site ${site}`);
     return s;

@@ -48,7 +48,7 @@ export function makeObject(cls: ObjectClass, children: readonly string[], body: 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Whether `id` has the form of an object id (64 lowercase hex digits). */
-export function isObjectId(id: string): boolean {
+function isObjectId(id: string): boolean {
   return SHA256_HEX.test(id);
 }
 

@@ -7,7 +7,7 @@ import { createModel } from '../harmofl/create_model.js';
 import { encodeNpy } from './npy.js';
 
 /** The index file of an exported state: state_dict names in the model's order. */
-export const STATE_INDEX = 'state_dict.json';
+const STATE_INDEX = 'state_dict.json';
 
 /**
  * Writes the run's initial model (the one `harmofl train` starts from with the same seed) as a

@@ -3,7 +3,7 @@ import { MetadataSchema } from '../gen/flwr/proto/message_pb.js';
 import type { FlowerMessage } from './message_tree.js';
 
 /** Flower's ErrorCode.CLIENT_APP_RAISED_EXCEPTION: the error of a message the client could not handle. */
-export const CLIENT_APP_RAISED_EXCEPTION = 2n;
+const CLIENT_APP_RAISED_EXCEPTION = 2n;
 
 /**
  * Metadata of the reply to `to`, as Flower's `Message(content, reply_to=...)` makes it: same run,

@@ -21,11 +21,11 @@ import type { ConfigValue, MetricValue } from './record_values.js';
 /** Flower's weighting key (`weighted_by_key` of FedAvg and the other averaging strategies). */
 export const NUM_EXAMPLES = 'num-examples';
 /** The round key Flower's strategies put in every ConfigRecord they send. */
-export const SERVER_ROUND = 'server-round';
+const SERVER_ROUND = 'server-round';
 /** The learning rate a ServerApp may send (our Python example does); it overrides `--lr`. */
-export const LR = 'lr';
+const LR = 'lr';
 /** Record names of replies (those of Flower's examples). */
-export const REPLY_RECORDS = { arrays: 'arrays', metrics: 'metrics' } as const;
+const REPLY_RECORDS = { arrays: 'arrays', metrics: 'metrics' } as const;
 
 /** A Flower message harmofl cannot act on; the text says what was expected. */
 export class FlowerMessageError extends Error {

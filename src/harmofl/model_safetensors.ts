@@ -26,7 +26,7 @@ const AMP_ENTRY = 'amp_norm.running_amp';
 const isStepCounter = (name: string): boolean => name.endsWith('.num_batches_tracked');
 
 /** A model as safetensors content: PyTorch names and layouts, harmofl settings in the metadata. */
-export function toSafetensors(model: AmpNormModel): SafetensorsContent {
+function toSafetensors(model: AmpNormModel): SafetensorsContent {
   const dict = model.params.torchStateDict();
   const arrays = { ...toNamedArrays(dict), ...normalizationControl(model.params).toArrays() };
   tf.dispose([...dict.values()]);
@@ -55,12 +55,7 @@ export interface SafetensorsModelOptions {
 }
 
 /** Builds a model from decoded safetensors content; mismatching entries are listed in one error naming `source`. */
-export function modelFromSafetensors(
-  content: SafetensorsContent,
-  rng: Rng,
-  source: string,
-  options: SafetensorsModelOptions = {},
-): AmpNormModel {
+function modelFromSafetensors(content: SafetensorsContent, rng: Rng, source: string, options: SafetensorsModelOptions = {}): AmpNormModel {
   const { metadata } = content;
   const arrays = { ...content.arrays };
   const parse = <T>(key: string): T | undefined => {

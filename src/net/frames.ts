@@ -4,7 +4,7 @@ import { MessageError } from '../fl/messages.js';
 import { ArrayHeaderSchema, FrameSchema, HeaderSchema, type Frame, type Header } from '../gen/harmofl/v1/federation_pb.js';
 
 /** Bytes of array data per frame: large enough to amortize framing, small enough to bound buffers. */
-export const CHUNK_BYTES = 1 << 20;
+const CHUNK_BYTES = 1 << 20;
 
 /** Largest frame either side accepts (a full chunk plus a generous header). */
 export const MAX_FRAME_BYTES = CHUNK_BYTES + (1 << 20);

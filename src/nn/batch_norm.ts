@@ -60,7 +60,7 @@ export const batchNorm: (x: tf.Tensor4D) => tf.Tensor4D = batchNormOp(false);
 export const bnRelu: (x: tf.Tensor4D) => tf.Tensor4D = batchNormOp(true);
 
 /** PyTorch's BatchNorm running-statistics momentum. */
-export const BN_MOMENTUM = 0.1;
+const BN_MOMENTUM = 0.1;
 
 /** How non-affine BatchNorm normalizes outside training: the current batch (the reference) or calibrated statistics. */
 export type Normalization = 'batch' | 'calibrated';
@@ -80,7 +80,7 @@ export type MomentsRecorder = (layer: string, mean: Float32Array, variance: Floa
  * checkpoints and `loadState` never see them. Their file names are FedBN's
  * (`<layer>.running_mean`, `<layer>.running_var`), so a calibrated model reads as PyTorch's.
  */
-export class NormalizationControl {
+class NormalizationControl {
   mode: Normalization = 'batch';
   /** Set during a calibration pass. */
   recorder: MomentsRecorder | undefined;

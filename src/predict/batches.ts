@@ -17,7 +17,7 @@ export interface InputBatch {
 }
 
 /** Why `loaded` cannot go through `model` (another task, channel count or size), or undefined. */
-export function inputProblem(model: Model, item: InputItem, loaded: LoadedInput): string | undefined {
+function inputProblem(model: Model, item: InputItem, loaded: LoadedInput): string | undefined {
   const [c, h, w] = model.config.inputShape;
   if (item.kind === 'volume' && model.config.kind !== 'unet')
     return 'a NIfTI volume needs a segmentation model; this one is a densenet classifier';

@@ -8,7 +8,7 @@ export interface SiteClasses {
 }
 
 /** Counts by true class (rows) and predicted class (columns). */
-export function confusionMatrix(truth: readonly number[], predicted: readonly number[], numClasses: number): number[][] {
+function confusionMatrix(truth: readonly number[], predicted: readonly number[], numClasses: number): number[][] {
   const m = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   truth.forEach((t, i) => m[t]![predicted[i]!]!++);
   return m;

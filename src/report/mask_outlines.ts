@@ -33,7 +33,7 @@ const css = (c: Rgb): string => `rgb(${c.join(',')})`;
  * reduced. Intensities are stretched to the image's own range, as MRI and pathology images
  * have no common display scale.
  */
-export function outlineOverlay(example: MaskExample, side = 128): string {
+function outlineOverlay(example: MaskExample, side = 128): string {
   const { image, truth, predicted } = example;
   const { height: h, width: w, channels: c } = image;
   const longer = Math.max(h, w);
