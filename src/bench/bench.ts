@@ -3,21 +3,28 @@ import { WorkerPool } from '../engine/worker_pool.js';
 import type { tasks } from './train_step_task.js';
 import type { BackendChoice } from '../engine/backend.js';
 import type { BenchConfig } from './configs.js';
-import type { TrainStepBenchInput } from './train_step_task.js';
+import type { TrainStepBenchInput, TrainStepBenchOutput } from './train_step_task.js';
+import type { TorchBenchRequest, TorchBenchResult } from './torch_bench.js';
 
 /** One measured row of `npm run bench -- --json`. */
 export interface BenchRow {
   config: string;
   batch: number;
+  /** Clients training side by side, each its own model. */
   workers: number;
+  /** Kernel threads each client uses. */
+  threads: number;
   imagesPerSecond: number;
   peakRssMiB: number;
   backend: string;
   /** Fraction of the step time spent in AmpNorm. */
   ampNormShare: number;
-  /** PyTorch figure this row compares with (same thread count), when the issue gives one. */
+  /** PyTorch's images per second for the same step, one model on the row's cores (workers x threads), same run (`--torch`). */
   torchImagesPerSecond?: number;
+  /** imagesPerSecond / torchImagesPerSecond. */
   ratioToTorch?: number;
+  /** Per convolution kernel of one client: direct-convolution GFLOP/s (all its threads together) and share of the step. */
+  convKernels: Record<string, { gflops: number; share: number }>;
 }
 
 const TASKS = new URL('./train_step_task.js', import.meta.url);
@@ -38,13 +45,13 @@ async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak
 }
 
 /**
- * Measures one configuration with `workers` threads, each training its own model side by side
- * (as parallel federated clients do). The workers start their timed steps together, after their
+ * Measures one configuration with `workers` worker threads, each training its own model side by
+ * side (as parallel federated clients do) with `threads` kernel threads. The workers start their timed steps together, after their
  * own warm-up; throughput is all images over the wall time from that start to the last one's end.
  */
-export async function benchRow(config: BenchConfig, workers: number, backend: BackendChoice): Promise<BenchRow> {
+export async function benchRow(config: BenchConfig, workers: number, backend: BackendChoice, threads = 1): Promise<BenchRow> {
   const { result, peakRssMiB } = await withPeakRss(async () => {
-    const pool = new WorkerPool<typeof tasks>(workers, TASKS, backend);
+    const pool = new WorkerPool<typeof tasks>(workers, TASKS, backend, threads);
     try {
       await pool.ready();
       const startTogether = createBarrier(workers);
@@ -68,16 +75,50 @@ export async function benchRow(config: BenchConfig, workers: number, backend: Ba
   const images = result.reduce((a, r) => a + r.images, 0);
   const busySeconds = result.reduce((a, r) => a + (r.endMs - r.startMs) / 1000, 0);
   const ampNormShare = result.reduce((a, r) => a + r.ampNormSeconds, 0) / busySeconds;
-  const imagesPerSecond = images / ((end - start) / 1000);
-  const torch = workers === 1 ? config.torch1 : workers === 2 ? config.torch2 : undefined;
   return {
     config: config.name,
     batch: config.batch,
     workers,
-    imagesPerSecond,
+    threads,
+    imagesPerSecond: images / ((end - start) / 1000),
     peakRssMiB,
     ampNormShare,
     backend: result[0]!.backend,
-    ...(torch !== undefined ? { torchImagesPerSecond: torch, ratioToTorch: imagesPerSecond / torch } : {}),
+    convKernels: convKernels(result, busySeconds),
   };
+}
+
+/** Each convolution kernel's rate per client: all clients' work over all clients' time in it. */
+function convKernels(result: TrainStepBenchOutput[], busySeconds: number): BenchRow['convKernels'] {
+  const totals = new Map<string, { seconds: number; flops: number }>();
+  for (const r of result)
+    for (const [name, e] of Object.entries(r.kernels)) {
+      const t = totals.get(name) ?? { seconds: 0, flops: 0 };
+      t.seconds += e.seconds;
+      t.flops += e.flops;
+      totals.set(name, t);
+    }
+  return Object.fromEntries([...totals].map(([name, t]) => [name, { gflops: t.flops / t.seconds / 1e9, share: t.seconds / busySeconds }]));
+}
+
+/**
+ * The PyTorch run a row compares with: the same model, batch and step, one model on as many
+ * threads as the row uses cores (workers x threads), since PyTorch's way to use cores is threads.
+ */
+export function torchRequest(config: BenchConfig, row: BenchRow): TorchBenchRequest {
+  return {
+    model: config.model,
+    batch: config.batch,
+    ampL: config.ampL,
+    warmupSteps: config.warmupSteps,
+    steps: config.steps,
+    threads: row.workers * row.threads,
+    seed: 1,
+    mode: config.mode ?? 'train',
+  };
+}
+
+/** The row with PyTorch's figure and the ratio to it. */
+export function withTorch(row: BenchRow, torch: TorchBenchResult): BenchRow {
+  return { ...row, torchImagesPerSecond: torch.imagesPerSecond, ratioToTorch: row.imagesPerSecond / torch.imagesPerSecond };
 }

@@ -1,7 +1,7 @@
 import type { ModelConfig } from '../nn/model.js';
 import { densenet121, unet32 } from '../nn/presets.js';
 
-/** A benchmark configuration with the reference PyTorch 1.13 CPU figures measured on this machine kind. */
+/** A benchmark configuration: a model, its batch, and how many steps to warm up and to time. */
 export interface BenchConfig {
   name: string;
   model: ModelConfig;
@@ -12,17 +12,14 @@ export interface BenchConfig {
   steps: number;
   /** `predict` rows time inference (as `harmofl predict`), with one worker. */
   mode?: 'train' | 'predict';
-  /** Images per second of the same step in PyTorch, 1 and 2 threads (issue #2). */
-  torch1?: number;
-  torch2?: number;
 }
 
 /** The configurations of `npm run bench`. */
 export const BENCH_CONFIGS: BenchConfig[] = [
   // The wasm heap grows during the first steps; two warm-up steps reach the steady state.
-  { name: 'densenet121', model: densenet121(96), batch: 32, ampL: 0, warmupSteps: 2, steps: 3, torch1: 6.0, torch2: 7.7 },
+  { name: 'densenet121', model: densenet121(96), batch: 32, ampL: 0, warmupSteps: 2, steps: 3 },
   { name: 'densenet121+ampnorm-L0.1', model: densenet121(96), batch: 32, ampL: 0.1, warmupSteps: 2, steps: 2 },
-  { name: 'unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 1, torch1: 0.16, torch2: 0.23 },
+  { name: 'unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 1 },
   { name: 'predict-densenet121', model: densenet121(96), batch: 32, ampL: 0, warmupSteps: 2, steps: 5, mode: 'predict' },
   { name: 'predict-unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 3, mode: 'predict' },
   {
@@ -40,7 +37,6 @@ export const BENCH_CONFIGS: BenchConfig[] = [
     ampL: 0,
     warmupSteps: 2,
     steps: 10,
-    torch1: 216,
   },
   {
     name: 'unet-small',
@@ -49,6 +45,5 @@ export const BENCH_CONFIGS: BenchConfig[] = [
     ampL: 0,
     warmupSteps: 2,
     steps: 10,
-    torch1: 47,
   },
 ];

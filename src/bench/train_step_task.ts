@@ -7,6 +7,7 @@ import { createModel } from '../harmofl/create_model.js';
 import { WeightPerturbation } from '../harmofl/weight_perturbation.js';
 import { Sgd } from '../optim/sgd.js';
 import { trainStep } from '../harmofl/train_step.js';
+import { startKernelProfile, takeKernelProfile, type KernelProfile } from '../engine/heap_kernels.js';
 
 /** One benchmark job: timed HarmoFL training steps of a model on random data. */
 export interface TrainStepBenchInput {
@@ -30,6 +31,8 @@ export interface TrainStepBenchOutput {
   backend: string;
   /** Seconds of the timed steps spent in AmpNorm (running-amplitude update and normalization). */
   ampNormSeconds: number;
+  /** Time and work of the convolution kernels during the timed steps. */
+  kernels: KernelProfile;
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -85,13 +88,15 @@ async function timedSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOut
   // Warm-up lengths differ by seconds between workers; timing them from a common start measures side-by-side throughput.
   if (input.startTogether !== undefined) arriveAndWait(input.startTogether);
   ampNormMs = 0;
+  startKernelProfile();
   const startMs = now();
   for (let i = 0; i < input.steps; i++) step();
   const endMs = now();
+  const kernels = takeKernelProfile();
   sgd.dispose();
   model.dispose();
   tf.dispose([x, y]);
-  return { startMs, endMs, images: batch * input.steps, backend: tf.getBackend(), ampNormSeconds: ampNormMs / 1000 };
+  return { startMs, endMs, images: batch * input.steps, backend: tf.getBackend(), ampNormSeconds: ampNormMs / 1000, kernels };
 }
 
 /** The bench's worker tasks. */

@@ -1,15 +1,25 @@
-import type { Command } from 'commander';
+import os from 'node:os';
+import { InvalidArgumentError, type Command } from 'commander';
 import { BENCH_CONFIGS } from '../bench/configs.js';
-import { benchRow, type BenchRow } from '../bench/bench.js';
+import { benchRow, torchRequest, withTorch, type BenchRow } from '../bench/bench.js';
+import { findTorchPython, runTorchBench, type TorchBenchResult, type TorchPython } from '../bench/torch_bench.js';
 import { formatTable } from '../report/table.js';
+import { measurePeak, type PeakInfo } from '../bench/peak.js';
 import { addBackendOption, parseList, parsePositiveInt } from './options.js';
 import type { BackendChoice } from '../engine/backend.js';
+
+/** One row's use of the cores: clients side by side, and kernel threads per client. */
+interface Layout {
+  workers: number;
+  threads: number;
+}
 
 interface BenchOptions {
   json?: boolean;
   configs?: string[];
-  workers: number[];
+  layouts?: Layout[];
   backend: BackendChoice;
+  torch?: boolean;
 }
 
 /** `harmofl bench`: images per second of a full HarmoFL training step per model configuration. */
@@ -18,48 +28,120 @@ export function registerBench(program: Command): void {
     program
       .command('bench')
       .description(
-        'training-step throughput (2 forward + 2 backward passes + SGD) per model, 1 and 2 workers; predict-* rows time inference (one forward pass, batch statistics)',
+        'training-step throughput (2 forward + 2 backward passes + SGD) per model and layout of clients x kernel threads; predict-* rows time inference (one forward pass, batch statistics)',
       )
       .option('--json', 'print one JSON object {"rows": [...]} instead of the table')
       .option('--configs <names>', `comma-separated subset of: ${BENCH_CONFIGS.map((c) => c.name).join(', ')}`, parseList)
       .option(
-        '--workers <counts>',
-        'comma-separated worker counts',
-        (v: string) => parseList(v).map((w) => parsePositiveInt(w, '--workers')),
-        [1, 2],
-      ),
+        '--layouts <list>',
+        'comma-separated WORKERSxTHREADS: clients side by side x kernel threads per client (default: 1x1, 1xCORES, CORESx1)',
+        parseLayouts,
+      )
+      .option('--torch', 'also time the same step in PyTorch (scripts/torch_bench.py; needs a python3 that imports torch)'),
+    // Threads are per row here (--layouts).
+    false,
   ).action(async (opts: BenchOptions) => {
     const unknown = (opts.configs ?? []).filter((n) => !BENCH_CONFIGS.some((c) => c.name === n));
     if (unknown.length > 0)
       throw new Error(`unknown bench config ${unknown.join(', ')}; choose from ${BENCH_CONFIGS.map((c) => c.name).join(', ')}`);
     const configs = opts.configs === undefined ? BENCH_CONFIGS : BENCH_CONFIGS.filter((c) => opts.configs!.includes(c.name));
+    // Measured first, while the machine is otherwise idle.
+    const peak = measurePeak();
+    const torch = opts.torch ? await torchPython() : undefined;
+    // Rows on the same number of cores (2 workers, or 1 worker on 2 threads) compare with the same PyTorch run.
+    const torchRuns = new Map<string, TorchBenchResult>();
     const rows: BenchRow[] = [];
     for (const config of configs) {
-      // The AmpNorm and prediction rows measure one process's speed; one worker is enough.
-      const workerCounts = config.ampL > 0 || config.mode === 'predict' ? opts.workers.filter((w) => w === 1) : opts.workers;
-      for (const workers of workerCounts) {
-        process.stderr.write(`bench ${config.name} batch ${config.batch}, ${workers} worker(s)... `);
-        const row = await benchRow(config, workers, opts.backend);
+      // The AmpNorm and prediction rows measure one client's speed; several clients side by side add nothing.
+      const layouts = opts.layouts ?? defaultLayouts();
+      for (const { workers, threads } of config.ampL > 0 || config.mode === 'predict' ? layouts.filter((l) => l.workers === 1) : layouts) {
+        process.stderr.write(`bench ${config.name} batch ${config.batch}, ${workers} worker(s) x ${threads} thread(s)... `);
+        const row = await benchRow(config, workers, opts.backend, threads);
         process.stderr.write(`${row.imagesPerSecond.toPrecision(3)} img/s, peak RSS ${row.peakRssMiB.toFixed(0)} MiB\n`);
-        rows.push(row);
+        if (torch === undefined) {
+          rows.push(row);
+          continue;
+        }
+        // Run after the row, never beside it: both sides get the same idle cores.
+        const request = torchRequest(config, row);
+        const key = `${config.name}/${request.threads}`;
+        let figure = torchRuns.get(key);
+        if (figure === undefined) {
+          process.stderr.write(`  PyTorch ${torch.torch}, ${request.threads} thread(s)... `);
+          figure = await runTorchBench(torch.python, request);
+          process.stderr.write(`${figure.imagesPerSecond.toPrecision(3)} img/s\n`);
+          torchRuns.set(key, figure);
+        }
+        rows.push(withTorch(row, figure));
       }
     }
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ rows })}\n`);
+      process.stdout.write(`${JSON.stringify({ rows, peak, ...(torch !== undefined ? { torch: torch.torch } : {}) })}\n`);
       return;
     }
-    process.stdout.write(`${benchTable(rows)}\n`);
+    process.stdout.write(`${benchTable(rows, torch)}\n${convTable(rows, peak)}\n`);
   });
 }
 
-/** The human table: throughput, PyTorch reference, ratio, peak memory, and the AmpNorm overhead. */
-function benchTable(rows: BenchRow[]): string {
+/** Each row's convolution kernels in GFLOP/s per client (share of the step), and the per-core peak beside. */
+function convTable(rows: BenchRow[], peak: PeakInfo): string {
+  const kinds = ['conv', 'winograd', 'filterGrad', 'winogradFilterGrad'];
   const table = formatTable(
-    ['config', 'batch', 'workers', 'img/s', 'PyTorch img/s', 'ratio', 'peak RSS (MiB)', 'AmpNorm %'],
+    ['config', 'workers x threads', ...kinds.map((k) => `${k} GFLOP/s`)],
+    rows.map((r) => [
+      r.config,
+      `${r.workers} x ${r.threads}`,
+      ...kinds.map((k) => {
+        const e = r.convKernels[k];
+        return e === undefined ? '-' : `${e.gflops.toFixed(1)} (${(e.share * 100).toFixed(0)}%)`;
+      }),
+    ]),
+  );
+  const measured =
+    peak.measuredGflopsPerCore === undefined ? '' : `; measured ${peak.measuredGflopsPerCore.toFixed(1)} GFLOP/s (FMA loop, one thread)`;
+  return [
+    'Convolution kernels per client, in direct-convolution GFLOP/s (Winograd counts the work it avoids); in brackets, their share of the step.',
+    'conv also runs the input gradients. A client on T threads can reach T x the per-core peak.',
+    table,
+    `CPU: ${peak.cpu}; kernels: ${peak.isa}`,
+    `peak per core: nominal ${peak.nominal.gflopsPerCore.toFixed(1)} GFLOP/s (${peak.nominal.basis})${measured}`,
+  ].join('\n');
+}
+
+/** One client on one thread, one client on every core, and one single-threaded client per core (the simulation). */
+function defaultLayouts(): Layout[] {
+  const cores = os.availableParallelism();
+  const layouts = [{ workers: 1, threads: 1 }];
+  if (cores > 1) layouts.push({ workers: 1, threads: cores }, { workers: cores, threads: 1 });
+  return layouts;
+}
+
+/** Parses `--layouts 1x1,1x2,2x1`. */
+function parseLayouts(value: string): Layout[] {
+  return parseList(value).map((item) => {
+    const m = /^(\d+)x(\d+)$/.exec(item);
+    if (m === null) throw new InvalidArgumentError(`--layouts takes WORKERSxTHREADS items such as 1x2, got "${item}"`);
+    return { workers: parsePositiveInt(m[1]!, '--layouts workers'), threads: parsePositiveInt(m[2]!, '--layouts threads') };
+  });
+}
+
+/** The interpreter for `--torch`, or undefined after saying why the comparison is skipped. */
+async function torchPython(): Promise<TorchPython | undefined> {
+  const found = await findTorchPython();
+  if ('python' in found) return found;
+  process.stderr.write(`${found.reason}\n`);
+  return undefined;
+}
+
+/** The human table: throughput, PyTorch's in the same run, ratio, peak memory, and the AmpNorm overhead. */
+function benchTable(rows: BenchRow[], torch: TorchPython | undefined): string {
+  const table = formatTable(
+    ['config', 'batch', 'workers', 'threads', 'img/s', 'PyTorch img/s', 'ratio', 'peak RSS (MiB)', 'AmpNorm %'],
     rows.map((r) => [
       r.config,
       String(r.batch),
       String(r.workers),
+      String(r.threads),
       r.imagesPerSecond.toPrecision(3),
       r.torchImagesPerSecond?.toPrecision(3) ?? '-',
       r.ratioToTorch === undefined ? '-' : `${r.ratioToTorch.toFixed(2)}x`,
@@ -73,5 +155,9 @@ function benchTable(rows: BenchRow[]): string {
     amp === undefined
       ? ''
       : `\nAmpNorm L=0.1 (FFT path, EMA update every step) takes ${(amp.ampNormShare * 100).toFixed(1)}% of the densenet121 step, i.e. adds ${((amp.ampNormShare / (1 - amp.ampNormShare)) * 100).toFixed(1)}% to the step without it`;
-  return `backend: ${rows[0]?.backend ?? '-'}\n${table}${overhead}`;
+  const versus =
+    torch === undefined
+      ? ''
+      : `\nPyTorch ${torch.torch} (${torch.python}), same step, one model on workers x threads threads, measured in this run`;
+  return `backend: ${rows[0]?.backend ?? '-'}${versus}\n${table}${overhead}`;
 }

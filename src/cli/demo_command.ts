@@ -14,6 +14,7 @@ interface DemoOptions {
   rounds?: number;
   workers: number;
   backend: BackendChoice;
+  threads?: number;
 }
 
 const STRATEGIES = ['harmofl', 'fedavg', 'fedbn'] as const;
@@ -36,6 +37,7 @@ function demoRun(o: DemoOptions, data: string, out: string, segmentation: boolea
     workers: o.workers,
     weighting: 'uniform',
     backend: o.backend,
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
   };
 }
 

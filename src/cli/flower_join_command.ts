@@ -1,3 +1,4 @@
+import { defaultThreads } from '../engine/node_backend.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -68,7 +69,7 @@ export function registerFlowerJoin(program: Command): void {
       if (site === undefined) throw new Error(`--data holds ${sites.length} sites (${sites.join(', ')}); pick this one with --site`);
       const key = loadNodeKey(readFileSync(authKey, 'utf8'), authKey);
       // One worker thread trains; the main thread keeps the Fleet connection and its heartbeats.
-      await withPool({ workers: 1, backend: o.backend }, async (pool) => {
+      await withPool({ workers: 1, backend: o.backend, threads: o.threads ?? defaultThreads() }, async (pool) => {
         const app = workerClientApp(pool, config.data, site);
         const flowerSite = await openFlowerSite({
           fed: prepared.fed,

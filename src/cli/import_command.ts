@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { initBackend } from '../engine/node_backend.js';
+import { defaultThreads, initBackend } from '../engine/node_backend.js';
 import type { BackendChoice } from '../engine/backend.js';
 import { Rng } from '../engine/rng.js';
 import { saveModel } from '../harmofl/model_file.js';
@@ -14,6 +14,7 @@ interface ImportOptions extends ArchitectureFlags {
   imageSize?: number;
   classes?: number;
   backend: BackendChoice;
+  threads?: number;
 }
 
 /** `harmofl import`: a safetensors model (a PyTorch state_dict, or harmofl's own export) to a harmofl model file. */
@@ -31,7 +32,7 @@ export function registerImport(program: Command): void {
     .option('--image-size <px>', 'input height and width (default 384 for unet, 96 for densenet)', positive('--image-size'))
     .option('--classes <k>', 'output classes (default 2)', positive('--classes'));
   addBackendOption(cmd).action(async (o: ImportOptions) => {
-    await initBackend(o.backend);
+    await initBackend(o.backend, { threads: o.threads ?? defaultThreads() });
     const model = await loadModelSafetensors(o.from, new Rng(0), {
       ...(o.model === undefined
         ? {}

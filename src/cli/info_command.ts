@@ -1,15 +1,29 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../engine/node_backend.js';
+import { defaultThreads, initBackend } from '../engine/node_backend.js';
 import type { BackendChoice } from '../engine/backend.js';
+import { readCpuInfo } from '../engine/cpu_info.js';
+import { kernelChoiceFromEnv, loadNativeKernels } from '../engine/native_addon.js';
+import { kernelThreads } from '../engine/heap_kernels.js';
 import { addBackendOption } from './options.js';
 
-/** `harmofl info`: which compute backend this machine gets, and the tfjs version. */
+/** `harmofl info`: the CPU, which compute backend and which heap kernels this machine gets and why, and the tfjs version. */
 export function registerInfo(program: Command): void {
-  addBackendOption(program.command('info').description('print the compute backend this machine uses')).action(
-    async (opts: { backend: BackendChoice }) => {
-      const info = await initBackend(opts.backend);
-      process.stdout.write(`backend: ${info.name} (${info.detail}); tfjs-core ${tf.version_core}\n`);
-    },
-  );
+  addBackendOption(
+    program.command('info').description('print the CPU, the compute backend and the kernels this machine uses, and why'),
+  ).action(async (opts: { backend: BackendChoice; threads?: number }) => {
+    const threads = opts.threads ?? defaultThreads();
+    const info = await initBackend(opts.backend, { threads });
+    const cpu = readCpuInfo();
+    const simd = ['avx2', 'fma', 'avx512f'].filter((f) => cpu.flags.has(f)).join(' ') || 'no AVX2/FMA';
+    const kernels = info.name === 'wasm' ? loadNativeKernels(kernelChoiceFromEnv()).reason : 'none (the backend runs its own kernels)';
+    process.stdout.write(
+      [
+        `cpu: ${cpu.model} (${cpu.cores} cores, ${simd})`,
+        `backend: ${info.name} (${info.detail}); tfjs-core ${tf.version_core}`,
+        `heap kernels: ${kernels}`,
+        `threads per client: ${kernelThreads()} (--threads sets it for the native kernels; HARMOFL_KERNELS=auto|native|wasm chooses the kernels)`,
+      ].join('\n') + '\n',
+    );
+  });
 }

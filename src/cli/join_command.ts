@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { initBackend } from '../engine/node_backend.js';
+import { defaultThreads, initBackend } from '../engine/node_backend.js';
 import type { BackendChoice } from '../engine/backend.js';
 import { runSite } from '../net/site_client.js';
 import { readSiteKit } from '../pki/kit_config.js';
@@ -16,6 +16,7 @@ interface JoinOptions {
   insecure?: boolean;
   replyDelay?: number;
   backend: BackendChoice;
+  threads?: number;
 }
 
 /** `harmofl join`: a hospital's client of a deployed federation. */
@@ -38,7 +39,7 @@ export function registerJoin(program: Command): void {
     if (o.insecure === true) warnInsecure(`SITE ${kit.config.site}`);
     if (o.site !== undefined && o.site !== kit.config.site)
       throw new Error(`--site ${o.site}, but the kit is site ${kit.config.site}'s; a site joins with its own kit`);
-    const backend = await initBackend(o.backend);
+    const backend = await initBackend(o.backend, { threads: o.threads ?? defaultThreads() });
     const log = (line: string): void => void process.stdout.write(`[${kit.config.site}] ${line}\n`);
     log(`backend: ${backend.name} (${backend.detail})`);
     await runSite({

@@ -24,9 +24,16 @@ function parseBackend(value: string): BackendChoice {
   return value as BackendChoice;
 }
 
-/** Adds `--backend`, the one definition every command shares. */
-export function addBackendOption(cmd: Command): Command {
-  return cmd.option('--backend <name>', BACKEND_CHOICES.join(' | '), parseBackend, 'auto' as BackendChoice);
+/** Adds `--backend` and (unless `threads` is false) `--threads`, the one definition every command shares. */
+export function addBackendOption(cmd: Command, threads = true): Command {
+  cmd.option('--backend <name>', BACKEND_CHOICES.join(' | '), parseBackend, 'auto' as BackendChoice);
+  if (threads)
+    cmd.option(
+      '--threads <n>',
+      'kernel threads per client, native kernels only (default: every core, shared among parallel clients)',
+      (v: string) => parsePositiveInt(v, '--threads'),
+    );
+  return cmd;
 }
 
 /** Adds `--workers` (parallel clients, default the machine's cores). */

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { initBackend } from '../engine/node_backend.js';
+import { defaultThreads, initBackend } from '../engine/node_backend.js';
 import type { BackendChoice } from '../engine/backend.js';
 import type { Normalization } from '../nn/batch_norm.js';
 import { runPrediction } from '../predict/runner.js';
@@ -7,6 +7,7 @@ import { formatTable } from '../report/table.js';
 import { addBackendOption, parsePositiveInt } from './options.js';
 
 interface PredictCliOptions {
+  threads?: number;
   model: string;
   input: string;
   out: string;
@@ -56,7 +57,7 @@ export function registerPredict(program: Command): void {
     .option('--seed <n>', "a federation's split seed (the training run's)", (v: string) => Number(v), 0)
     .option('--json', 'print the report as JSON');
   addBackendOption(cmd).action(async (o: PredictCliOptions) => {
-    const backend = await initBackend(o.backend);
+    const backend = await initBackend(o.backend, { threads: o.threads ?? defaultThreads() });
     process.stderr.write(`backend: ${backend.name}\n`);
     const norm = o.norm ?? (o.calibrateData === undefined ? 'batch' : 'calibrated');
     const report = await runPrediction({

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { initBackend } from '../engine/node_backend.js';
+import { defaultThreads, initBackend } from '../engine/node_backend.js';
 import { configsFor } from '../experiment/prepare.js';
 import { STRATEGY_NAMES } from '../fl/strategies/index.js';
 import { coordinate } from '../net/coordinate.js';
@@ -67,7 +67,7 @@ export function registerServe(program: Command): void {
     .action(async (o: ServeOptions) => {
       const kit = await readServerKit(o.kit);
       if (o.insecure === true) warnInsecure('COORDINATOR');
-      const backend = await initBackend(o.backend);
+      const backend = await initBackend(o.backend, { threads: o.threads ?? defaultThreads() });
       process.stderr.write(`backend: ${backend.name} (${backend.detail})\n`);
       const runOptions = { ...runOptionsOf({ ...o, data: DATA_AT_SITES }) };
       const log = (line: string): void => void process.stderr.write(`[coordinator] ${line}\n`);

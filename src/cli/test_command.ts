@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { detectFormat, loadFederation } from '../data/federation.js';
-import { initBackend } from '../engine/node_backend.js';
+import { defaultThreads, initBackend } from '../engine/node_backend.js';
 import type { BackendChoice } from '../engine/backend.js';
 import { toNamedArrays } from '../engine/named_arrays.js';
 import { Rng } from '../engine/rng.js';
@@ -19,6 +19,7 @@ interface TestOptions {
   seed?: number;
   json?: boolean;
   backend: BackendChoice;
+  threads?: number;
 }
 
 /** The data seed of the run that saved `modelFile` (the splits depend on it), from checkpoint.hflc beside it. */
@@ -46,7 +47,7 @@ export function registerTest(program: Command): void {
     .option('--seed <n>', "split seed (default: the training run's, from checkpoint.hflc beside the model)", (v: string) => Number(v))
     .option('--json', 'print JSON');
   addBackendOption(cmd).action(async (o: TestOptions) => {
-    const backend = await initBackend(o.backend);
+    const backend = await initBackend(o.backend, { threads: o.threads ?? defaultThreads() });
     process.stderr.write(`backend: ${backend.name}\n`);
     const model = await loadModel(o.checkpoint, new Rng(0));
     const state = toNamedArrays(model.params.state());

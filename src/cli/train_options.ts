@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { initBackend } from '../engine/node_backend.js';
+import { defaultThreads, initBackend } from '../engine/node_backend.js';
 import type { BackendChoice } from '../engine/backend.js';
 import { WorkerPool } from '../engine/worker_pool.js';
 import { prepareRun, type PreparedRun, type RunOptions } from '../experiment/prepare.js';
@@ -22,6 +22,8 @@ export interface TrainOptions extends Omit<RunOptions, 'strategyOptions'> {
   weighting: 'uniform' | 'samples';
   out: string;
   backend: BackendChoice;
+  /** Kernel threads per client (default: the cores shared among the workers). */
+  threads?: number;
   [strategyOption: string]: unknown;
 }
 
@@ -93,19 +95,19 @@ export const printEvents: EventListener = (event, config) => {
 
 /** Starts the backend and prepares the run, printing both to stderr. */
 export async function prepareFromCli(o: TrainOptions): Promise<PreparedRun> {
-  const backend = await initBackend(o.backend);
+  const backend = await initBackend(o.backend, { threads: o.threads ?? defaultThreads() });
   process.stderr.write(`backend: ${backend.name} (${backend.detail})\n`);
   const prepared = await prepareRun(runOptionsOf(o));
   process.stderr.write(`${summaryTable(prepared.fed, prepared.summary)}\n`);
   return prepared;
 }
 
-/** Runs `work` with a simulation worker pool of `o.workers` threads, closing it afterwards. */
+/** Runs `work` with a simulation worker pool of `o.workers` threads (their kernels sharing the cores), closing it afterwards. */
 export async function withPool<T>(
-  o: Pick<TrainOptions, 'workers' | 'backend'>,
+  o: Pick<TrainOptions, 'workers' | 'backend' | 'threads'>,
   work: (pool: WorkerPool<SimulationTasks>) => Promise<T>,
 ): Promise<T> {
-  const pool = new WorkerPool<SimulationTasks>(o.workers, SIMULATION_TASKS, o.backend);
+  const pool = new WorkerPool<SimulationTasks>(o.workers, SIMULATION_TASKS, o.backend, o.threads ?? defaultThreads(o.workers));
   try {
     await pool.ready();
     return await work(pool);

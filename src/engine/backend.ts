@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerTrainingKernels } from './kernels/register.js';
 import { hasSimdModule, provideSimdModule } from './simd_module.js';
+import { kernelThreads, provideNativeKernels, setKernelThreads, type NativeKernelAddon } from './heap_kernels.js';
 // The tfjs bundle registers every op's gradient on the shared tfjs-core (tfjs-core's own CJS entry does not).
 import '@tensorflow/tfjs';
 
@@ -20,9 +21,13 @@ export interface EngineOptions {
   simdModule?: Uint8Array | WebAssembly.Module;
   /** Set when a native TensorFlow backend was registered by the platform (tfjs-node); its package name. */
   nativePackage?: string;
+  /** Native heap kernels the platform loaded (or not, and why); without an addon the SIMD module runs them. */
+  heapKernels?: { addon?: NativeKernelAddon; reason: string };
+  /** Threads each native heap-kernel call uses (default 1). */
+  threads?: number;
 }
 
-const WASM_DETAIL = 'WebAssembly SIMD: harmofl kernels for convolutions, their gradients, BatchNorm, pooling gradients, copies';
+const KERNELS = 'harmofl kernels for convolutions, their gradients, BatchNorm, pooling gradients, copies';
 
 /** Selects and initialises the compute backend, registering our training kernels where needed (portable: no file or native access). */
 export async function initEngine(choice: BackendChoice = 'auto', options: EngineOptions = {}): Promise<BackendInfo> {
@@ -38,13 +43,19 @@ export async function initEngine(choice: BackendChoice = 'auto', options: Engine
     detail = 'plain JavaScript (slow; for checks)';
   } else {
     name = 'wasm';
-    detail = WASM_DETAIL;
+    detail = '';
   }
   if (name === 'wasm') {
     if (options.simdModule !== undefined) provideSimdModule(options.simdModule);
     else if (!hasSimdModule())
       throw new Error("the wasm backend needs harmofl's SIMD kernels: pass simdModule (the bytes of dist/wasm/conv_kernels.wasm)");
     await import('@tensorflow/tfjs-backend-wasm');
+    provideNativeKernels(options.heapKernels?.addon);
+    setKernelThreads(options.threads ?? 1);
+    const native = options.heapKernels?.addon !== undefined;
+    detail = native
+      ? `tfjs-wasm with ${KERNELS}: ${options.heapKernels!.reason}, ${kernelThreads()} thread(s) per call`
+      : `WebAssembly SIMD: ${KERNELS}, 1 thread${options.heapKernels !== undefined ? ` (${options.heapKernels.reason})` : ''}`;
   }
   if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
   registerTrainingKernels(name);

@@ -1,109 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { HeapBackend } from './kernels/heap_backend.js';
-
-/** Exports of `assembly/conv_kernels.ts` and the files it re-exports (compiled by AssemblyScript at build time); pointers are heap byte offsets. */
-interface SimdExports {
-  filterGrad(
-    x: number,
-    dy: number,
-    out: number,
-    scratch: number,
-    n: number,
-    hp: number,
-    wp: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    co: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    rowBlock: number,
-  ): void;
-  copyRuns(src: number, srcStride: number, dst: number, dstStride: number, runBytes: number, rows: number): void;
-  maxPoolGrad(
-    x: number,
-    dy: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-    fh: number,
-    fw: number,
-    sh: number,
-    sw: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
-  avgPoolGradTiled(
-    dy: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-    fh: number,
-    fw: number,
-    scale: number,
-  ): void;
-  channelSums(u: number, v: number, rows: number, channels: number, out: number, relu: boolean): void;
-  channelAffine(u: number, v: number, out: number, rows: number, channels: number, coef: number, relu: boolean): void;
-  winogradFilterGrad(
-    x: number,
-    dy: number,
-    out: number,
-    scratch: number,
-    n: number,
-    hp: number,
-    wp: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    co: number,
-    block: number,
-  ): void;
-  winograd(
-    x: number,
-    w: number,
-    y: number,
-    scratch: number,
-    n: number,
-    hp: number,
-    wp: number,
-    ci: number,
-    wci: number,
-    oh: number,
-    ow: number,
-    co: number,
-    yStride: number,
-    block: number,
-  ): void;
-  conv(
-    x: number,
-    w: number,
-    y: number,
-    scratch: number,
-    n: number,
-    hp: number,
-    wp: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    co: number,
-    yStride: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    block: number,
-  ): void;
-}
+import type { HeapKernels } from './heap_kernels.js';
 
 /** A float32 buffer on the wasm heap: its tensor (to free) and its byte offset (for our kernels). */
 export interface HeapBuffer {
@@ -125,10 +22,10 @@ export function provideSimdModule(bytes: Uint8Array | WebAssembly.Module): void 
 export function hasSimdModule(): boolean {
   return compiled !== undefined;
 }
-const instances = new WeakMap<WebAssembly.Memory, SimdExports>();
+const instances = new WeakMap<WebAssembly.Memory, HeapKernels>();
 
 /** Our SIMD kernels bound to `backend`'s heap (the module imports tfjs's wasm memory, so tensors are used in place). */
-export function simdKernels(backend: HeapBackend): SimdExports {
+export function simdKernels(backend: HeapBackend): HeapKernels {
   const memory = backend.wasm.asm?.memory;
   if (memory === undefined)
     throw new Error('the wasm backend does not expose its memory (wasm.asm.memory); this tfjs-backend-wasm version is not supported');
@@ -138,7 +35,7 @@ export function simdKernels(backend: HeapBackend): SimdExports {
       throw new Error(
         'the SIMD kernels were not provided (provideSimdModule); initialise the engine through initBackend of harmofl/node, or pass simdModule to initEngine',
       );
-    exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdExports;
+    exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as HeapKernels;
     instances.set(memory, exports);
   }
   return exports;

@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('worker.ts must run in a worker thread');
   const init = workerData as WorkerInit;
-  const info = await initBackend(init.backend);
+  const info = await initBackend(init.backend, { threads: init.threads });
   const { tasks } = (await import(init.tasks)) as { tasks?: TaskTable };
   if (tasks === undefined) throw new Error(`${init.tasks} exports no task table named tasks`);
   port.postMessage({ type: 'ready', backend: info.name } satisfies WorkerReply);

@@ -18,8 +18,8 @@ interface Slot {
 }
 
 /**
- * A fixed number of worker threads, each with its own compute engine (wasm has no threads in
- * Node, so parallel clients need parallel engines), serving one task table. Jobs are queued and
+ * A fixed number of worker threads, each with its own compute engine (tfjs-wasm has no threads in
+ * Node, so parallel clients need parallel engines; each engine's native kernels may use more), serving one task table. Jobs are queued and
  * given to the next idle worker. A worker that dies fails its job and is replaced, never reused.
  */
 export class WorkerPool<T extends TaskTable> {
@@ -28,11 +28,12 @@ export class WorkerPool<T extends TaskTable> {
   private nextId = 1;
   private closed = false;
 
-  /** `tasks` is the URL of a module exporting the task table as `tasks`. */
+  /** `tasks` is the URL of a module exporting the task table as `tasks`; each worker's kernels use `threads` threads. */
   constructor(
     readonly size: number,
     private readonly tasks: URL,
     private readonly backend: BackendChoice = 'auto',
+    private readonly threads = 1,
   ) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`worker count must be a positive integer, got ${size}`);
     for (let i = 0; i < size; i++) this.slots.push(this.start());
@@ -60,7 +61,7 @@ export class WorkerPool<T extends TaskTable> {
   }
 
   private start(): Slot {
-    const init: WorkerInit = { backend: this.backend, tasks: this.tasks.href };
+    const init: WorkerInit = { backend: this.backend, threads: this.threads, tasks: this.tasks.href };
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
     const slot: Slot = { worker, busy: undefined, ready: Promise.resolve('') };
     slot.ready = new Promise((resolve, reject) => {

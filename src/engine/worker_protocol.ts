@@ -34,8 +34,9 @@ export type WorkerReply =
   | { type: 'result'; id: number; output: unknown }
   | { type: 'error'; id: number; message: string; stack?: string };
 
-/** Data a worker starts with: its backend and the module whose `tasks` export it serves. */
+/** Data a worker starts with: its backend, its kernel threads, and the module whose `tasks` export it serves. */
 export interface WorkerInit {
   backend: BackendChoice;
+  threads: number;
   tasks: string;
 }

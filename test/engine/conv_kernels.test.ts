@@ -65,6 +65,11 @@ cases.push({ batch: 2, h: 48, w: 45, cin: 3, cout: 2, k: 7, stride: 1, pad: 'sam
 // Winograd 3x3 convolutions: aligned channels, several tile blocks, odd planes (overhanging tiles).
 cases.push({ batch: 2, h: 25, w: 18, cin: 8, cout: 16, k: 3, stride: 1, pad: 'same' });
 cases.push({ batch: 1, h: 31, w: 33, cin: 12, cout: 8, k: 3, stride: 1, pad: 'valid' });
+// Native register tiles: 16-channel panels plus an 8-channel tail (40 = 16 + 16 + 8), input channels
+// in groups of 16 with a 4-channel tail (36, 20), Winograd with an 8 + 4 channel split.
+cases.push({ batch: 3, h: 10, w: 9, cin: 36, cout: 24, k: 1, stride: 1, pad: 'same' });
+cases.push({ batch: 2, h: 14, w: 13, cin: 20, cout: 40, k: 3, stride: 1, pad: 'same' });
+cases.push({ batch: 2, h: 9, w: 12, cin: 36, cout: 40, k: 3, stride: 2, pad: 1 });
 
 test('wasm convolution and its gradients equal the cpu backend (strides 1/2, same/valid/explicit padding, kernels 1/2/3/7, batch 1/5, non-square, small and large planes)', async () => {
   for (const c of cases) {

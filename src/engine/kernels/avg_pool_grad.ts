@@ -1,6 +1,7 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { withStockFallback } from './stock_fallback.js';
-import { heapPointer, simdKernels } from '../simd_module.js';
+import { heapPointer } from '../simd_module.js';
+import { heapKernels } from '../heap_kernels.js';
 import type { HeapBackend } from './heap_backend.js';
 import { planeArgs, poolInfo, type PoolGradAttrs } from './pool_geometry.js';
 
@@ -18,7 +19,7 @@ export function avgPoolGradConfig(backendName: string): KernelConfig {
     if (!tiled || dy.dtype !== 'float32') return stock(args);
     const b = args.backend as unknown as HeapBackend;
     const out = b.makeOutput(input.shape.slice(), 'float32');
-    simdKernels(b).avgPoolGradTiled(heapPointer(b, dy), heapPointer(b, out), ...planeArgs(info), 1 / (fh * fw));
+    heapKernels(b).avgPoolGradTiled(heapPointer(b, dy), heapPointer(b, out), ...planeArgs(info), 1 / (fh * fw));
     return out;
   });
 }

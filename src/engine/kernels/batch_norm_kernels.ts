@@ -1,5 +1,6 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { heapPointer, heapScratch, simdKernels } from '../simd_module.js';
+import { heapPointer, heapScratch } from '../simd_module.js';
+import { heapKernels } from '../heap_kernels.js';
 import type { HeapBackend } from './heap_backend.js';
 
 /** Kernel names of the fused, non-affine, batch-statistics BatchNorm (channels last). */
@@ -24,7 +25,7 @@ function twoPass(
   const rows = u.shape.reduce((p, d) => p * d, 1) / channels;
   // 2 * channels float64 sums, then the 4 * channels float32 coefficients.
   const scratch = heapScratch(backend, 8 * channels);
-  const simd = simdKernels(backend);
+  const simd = heapKernels(backend);
   const [uPtr, vPtr, outPtr] = [u, v, out].map((t) => heapPointer(backend, t)) as [number, number, number];
   simd.channelSums(uPtr, vPtr, rows, channels, scratch.ptr, relu);
   const view = backend.typedArrayFromHeap(scratch.info);

@@ -1,7 +1,8 @@
 import type { Conv2DAttrs, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { withStockFallback } from './stock_fallback.js';
 import { nhwcConvInfo } from '../kernel_runner.js';
-import { heapPointer, heapScratch, simdKernels, type HeapBuffer } from '../simd_module.js';
+import { heapPointer, heapScratch, type HeapBuffer } from '../simd_module.js';
+import { heapKernels } from '../heap_kernels.js';
 import { copyRuns, roundUp, type HeapBackend } from './heap_backend.js';
 import { paddedInput, type PaddedInput } from './padded_input.js';
 import { useWinograd, WINOGRAD_BLOCK, winogradPlane } from './winograd.js';
@@ -38,7 +39,7 @@ export function conv2dConfig(backendName: string): KernelConfig {
       const [hp, wp] = winogradPlane(info);
       xIn = paddedInput(b, x, info, hp, wp, ci4);
       scratch = heapScratch(b, 16 * (co8 * ci4 + WINOGRAD_BLOCK * (ci4 + co8)));
-      simdKernels(b).winograd(
+      heapKernels(b).winograd(
         xIn.ptr,
         heapPointer(b, filter),
         y.ptr,
@@ -60,7 +61,7 @@ export function conv2dConfig(backendName: string): KernelConfig {
       const wp = (outWidth - 1) * sw + kw;
       xIn = paddedInput(b, x, info, hp, wp, ci);
       scratch = heapScratch(b, kh * kw * ci * co8 + BLOCK_PIXELS + 8);
-      simdKernels(b).conv(
+      heapKernels(b).conv(
         xIn.ptr,
         heapPointer(b, filter),
         y.ptr,

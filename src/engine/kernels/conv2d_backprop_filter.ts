@@ -1,6 +1,7 @@
 import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { nhwcConvInfo } from '../kernel_runner.js';
-import { heapPointer, heapScratch, simdKernels } from '../simd_module.js';
+import { heapPointer, heapScratch } from '../simd_module.js';
+import { heapKernels } from '../heap_kernels.js';
 import { copyRuns, roundUp, type HeapBackend } from './heap_backend.js';
 import { paddedInput } from './padded_input.js';
 import { useWinograd, WINOGRAD_BLOCK, winogradPlane } from './winograd.js';
@@ -51,12 +52,12 @@ const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs }) => {
   if (winograd) {
     const work = heapScratch(b, 16 * (ci * co + WINOGRAD_BLOCK * (ci + co)));
     scratch.push(work.info);
-    simdKernels(b).winogradFilterGrad(xIn.ptr, dyPtr, dw.ptr, work.ptr, n, hp, wp, ci, outHeight, outWidth, co, WINOGRAD_BLOCK);
+    heapKernels(b).winogradFilterGrad(xIn.ptr, dyPtr, dw.ptr, work.ptr, n, hp, wp, ci, outHeight, outWidth, co, WINOGRAD_BLOCK);
   } else {
     const rowBlock = Math.max(1, Math.round(BLOCK_PIXELS / outWidth));
     const panels = heapScratch(b, rowBlock * (outWidth * co + kh * wp * ci));
     scratch.push(panels.info);
-    simdKernels(b).filterGrad(xIn.ptr, dyPtr, dw.ptr, panels.ptr, n, hp, wp, ci, outHeight, outWidth, co, kh, kw, sh, sw, rowBlock);
+    heapKernels(b).filterGrad(xIn.ptr, dyPtr, dw.ptr, panels.ptr, n, hp, wp, ci, outHeight, outWidth, co, kh, kw, sh, sw, rowBlock);
   }
 
   if (!aligned) {

@@ -1,5 +1,5 @@
 import type { DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
-import { simdKernels } from '../simd_module.js';
+import { heapKernels } from '../heap_kernels.js';
 
 /**
  * The part of the wasm backend our kernels use: outputs allocated on, and viewed in, the wasm
@@ -31,7 +31,7 @@ export function copyRuns(
 ): void {
   const heap = backend.wasm.asm?.memory?.buffer;
   if (src.buffer !== heap || dst.buffer !== heap) throw new Error('copyRuns: both arrays must be current views of the wasm heap');
-  simdKernels(backend).copyRuns(
+  heapKernels(backend).copyRuns(
     src.byteOffset + srcOffset * 4,
     srcStride * 4,
     dst.byteOffset + dstOffset * 4,

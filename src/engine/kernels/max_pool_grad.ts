@@ -1,5 +1,6 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { heapPointer, simdKernels } from '../simd_module.js';
+import { heapPointer } from '../simd_module.js';
+import { heapKernels } from '../heap_kernels.js';
 import type { HeapBackend } from './heap_backend.js';
 import { planeArgs, poolInfo, type PoolGradAttrs } from './pool_geometry.js';
 
@@ -19,7 +20,7 @@ export function maxPoolGradConfig(backendName: string): KernelConfig {
       const b = backend as unknown as HeapBackend;
       const out = b.makeOutput(input.shape.slice(), 'float32');
       const [x, g, dx] = [input, dy, out].map((t) => heapPointer(b, t)) as [number, number, number];
-      simdKernels(b).maxPoolGrad(x, g, dx, ...planeArgs(info), info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+      heapKernels(b).maxPoolGrad(x, g, dx, ...planeArgs(info), info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
       return out;
     },
   };

@@ -1,0 +1,746 @@
+// The heap kernels on AVX2 + FMA registers (8 floats), compiled once per instruction set with
+// HFL_NS naming the table, HFL_MR the pixels of a forward tile and HFL_FC the 4-channel panels of
+// a filter-gradient tile: AVX-512 builds have 32 vector registers and take larger tiles. The
+// layouts and blockings follow assembly/conv_kernels.ts (read its comments for the why); the
+// register tiles are wider (16 output channels), use fused multiply-add, and every kernel splits
+// its outputs across the calling thread's pool, so a thread count never changes a result.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels.h"
+#include "thread_pool.h"
+
+namespace hfl {
+namespace HFL_NS {
+
+constexpr int MR = HFL_MR;
+constexpr float kOne = 1.0f, kTiny = 1e-7f;
+constexpr int FC = HFL_FC;
+/** Output pixels per block of the forward convolution (a multiple of MR). */
+constexpr int kConvBlock = 8 * MR;
+/** Tiles per Winograd block (a multiple of MR). */
+constexpr int kWinoBlock = 4 * MR;
+/** Tiles per block of the Winograd filter gradient. */
+constexpr int kWinoGradBlock = 64;
+/** Output pixels per block of the direct filter gradient. */
+constexpr int kGradBlockPixels = 192;
+
+/** 8 floats in a ymm register. */
+struct Ymm {
+  using T = __m256;
+  static constexpr int W = 8;
+  static T zero() { return _mm256_setzero_ps(); }
+  static T load(const float* p) { return _mm256_loadu_ps(p); }
+  static T bcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
+  static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
+};
+
+#if HFL_ZMM
+/** 16 floats in a zmm register: one instruction where AVX2 needs two (measured 53 against 43 GFLOP/s of FMA on Zen 4). */
+struct Zmm {
+  using T = __m512;
+  static constexpr int W = 16;
+  static T zero() { return _mm512_setzero_ps(); }
+  static T load(const float* p) { return _mm512_loadu_ps(p); }
+  static T bcast(const float* p) { return _mm512_set1_ps(*p); }
+  static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
+  static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
+};
+/** Registers for a 16-channel panel. */
+using Wide = Zmm;
+constexpr int kWideNV = 1;
+#else
+using Wide = Ymm;
+constexpr int kWideNV = 2;
+#endif
+
+/**
+ * Threads worth waking for `work` multiply-adds (or elements, for the memory-bound passes): waking
+ * a helper costs microseconds, so small layers stay on the calling thread (densenet-small ran 37%
+ * slower on two threads without this). Results do not depend on the count.
+ */
+inline int threadsFor(double work, int threads, double perThread = 1 << 20) {
+  return static_cast<int>(std::max(1.0, std::min(static_cast<double>(threads), work / perThread)));
+}
+constexpr double kMemoryWork = 1 << 18;
+
+/** Width of the weight panel starting at channel o: 16 while two whole vectors fit, else 8. */
+inline int panelWidth(int o, int co8) { return o + 16 <= co8 ? 16 : 8; }
+
+/** Pixel offset of window q's first pixel in an h x w plane (windows over rows x cols per image, strides sh, sw). */
+inline long windowStart(long q, int rows, int cols, int h, int w, int sh, int sw) {
+  const long img = q / (static_cast<long>(rows) * cols);
+  const long rem = q - img * rows * cols;
+  const long row = rem / cols;
+  return (img * h + row * sh) * w + (rem - row * cols) * sw;
+}
+
+/** Scratch that lives with the calling thread and grows as needed (kernels run back to back). */
+inline float* localScratch(size_t floats, int slot) {
+  thread_local std::vector<float> buffers[2];
+  std::vector<float>& b = buffers[slot];
+  if (b.size() < floats) b.resize(floats);
+  return b.data();
+}
+
+/**
+ * y_i[0 .. 8 NV) = sum over taps and channels of x_i[tap, c] * w[tap, c, .] for MR pixels: xs[i]
+ * is pixel i's window in the padded input, w the packed panel ([kh, kw, ci] x 8 NV floats).
+ */
+template <class L, int NV>
+inline void convTile(const float* const* xs, const float* w, float* const* ys, int kh, int kw, int ci, size_t xRow) {
+  typename L::T acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) acc[i][v] = L::zero();
+  const float* wp = w;
+  for (int th = 0; th < kh; th++)
+    for (int tw = 0; tw < kw; tw++) {
+      const size_t off = th * xRow + static_cast<size_t>(tw) * ci;
+      const float* p[MR];
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; i++) p[i] = xs[i] + off;
+      for (int c = 0; c < ci; c++) {
+        typename L::T b[NV];
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++) b[v] = L::load(wp + L::W * v);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+          const typename L::T a = L::bcast(p[i] + c);
+#pragma GCC unroll 2
+          for (int v = 0; v < NV; v++) acc[i][v] = L::fma(a, b[v], acc[i][v]);
+        }
+        wp += L::W * NV;
+      }
+    }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) L::store(ys[i] + L::W * v, acc[i][v]);
+}
+
+/** Packs rows x co values (get(r, o)) into panels [o][rows][width], zero past co; rows [r0, r1) only. */
+template <class Get>
+inline void packPanels(float* dst, int rows, int co, int co8, long r0, long r1, Get get) {
+  for (int o = 0; o < co8;) {
+    const int pw = panelWidth(o, co8);
+    float* panel = dst + static_cast<size_t>(o) * rows;
+    for (long r = r0; r < r1; r++)
+      for (int j = 0; j < pw; j++) panel[r * pw + j] = o + j < co ? get(r, o + j) : 0.0f;
+    o += pw;
+  }
+}
+
+/** Runs convTile over `count` rows (pointers from xAt/yAt; rows past count read the last and write a sink) for every panel. */
+template <class XAt, class YAt>
+inline void gemmRows(const float* panels, int k, int co8, long count, int kh, int kw, int ci, size_t xRow, XAt xAt, YAt yAt) {
+  alignas(32) float sink[16];
+  for (int o = 0; o < co8;) {
+    const int pw = panelWidth(o, co8);
+    const float* panel = panels + static_cast<size_t>(o) * k;
+    for (long t = 0; t < count; t += MR) {
+      const float* xs[MR];
+      float* ys[MR];
+      for (int i = 0; i < MR; i++) {
+        xs[i] = xAt(std::min(t + i, count - 1));
+        ys[i] = t + i < count ? yAt(t + i) + o : sink;
+      }
+      if (pw == 16)
+        convTile<Wide, kWideNV>(xs, panel, ys, kh, kw, ci, xRow);
+      else
+        convTile<Ymm, 1>(xs, panel, ys, kh, kw, ci, xRow);
+    }
+    o += pw;
+  }
+}
+
+void conv(const float* x, const float* w, float* y, float* packed, int n, int hp, int wp, int ci, int oh, int ow, int co,
+          int yStride, int kh, int kw, int sh, int sw, int threads) {
+  const int k = kh * kw * ci;
+  const int co8 = (co + 7) & ~7;
+  const long pixels = static_cast<long>(n) * oh * ow;
+  const size_t xRow = static_cast<size_t>(wp) * ci;
+  const long blocks = (pixels + kConvBlock - 1) / kConvBlock;
+  localPool().run(threadsFor(double(pixels) * k * co8, threads), [&](int tid, int nt, Barrier& barrier) {
+    long r0, r1;
+    share(k, tid, nt, r0, r1);
+    packPanels(packed, k, co, co8, r0, r1, [&](long r, int o) { return w[r * co + o]; });
+    barrier.wait();
+    long b0, b1;
+    share(blocks, tid, nt, b0, b1);
+    for (long b = b0; b < b1; b++) {
+      const long p0 = b * kConvBlock;
+      const long count = std::min<long>(kConvBlock, pixels - p0);
+      gemmRows(
+          packed, k, co8, count, kh, kw, ci, xRow,
+          [&](long i) { return x + windowStart(p0 + i, oh, ow, hp, wp, sh, sw) * ci; },
+          [&](long i) { return y + (p0 + i) * yStride; });
+    }
+  });
+}
+
+/** Eight floats for the Winograd transforms, which GCC's vector extension computes with the scalar code's operators. */
+typedef float F8 __attribute__((vector_size(32)));
+
+template <class T>
+inline T ld(const float* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+template <class T>
+inline void st(float* p, T v) {
+  std::memcpy(p, &v, sizeof(T));
+}
+
+/**
+ * B^T d B for the 4x4 patch at p (columns ci floats apart, rows xRow), per channel lane:
+ * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]; the filter gradient's F(3x3, 2x2) (`fg`) has
+ * [0 -1 0 1] as its last row.
+ */
+template <class T>
+inline void inputTransform(const float* p, size_t ci, size_t xRow, bool fg, T v[16]) {
+  T d[4][4], e[4][4];
+  for (int r = 0; r < 4; r++)
+    for (int s = 0; s < 4; s++) d[r][s] = ld<T>(p + r * xRow + s * ci);
+  for (int s = 0; s < 4; s++) {
+    e[0][s] = d[0][s] - d[2][s];
+    e[1][s] = d[1][s] + d[2][s];
+    e[2][s] = d[2][s] - d[1][s];
+    e[3][s] = fg ? d[3][s] - d[1][s] : d[1][s] - d[3][s];
+  }
+  for (int i = 0; i < 4; i++) {
+    v[4 * i] = e[i][0] - e[i][2];
+    v[4 * i + 1] = e[i][1] + e[i][2];
+    v[4 * i + 2] = e[i][2] - e[i][1];
+    v[4 * i + 3] = fg ? e[i][3] - e[i][1] : e[i][1] - e[i][3];
+  }
+}
+
+/** y = A^T M A for one tile's lanes, A^T = [1 1 1 0; 0 1 -1 -1]; writes the pixels inside the output. */
+template <class T>
+inline void outputTransform(const float* mp, size_t mStride, float* y00, size_t yPix, size_t yLine, bool right, bool below) {
+  T a[4], b[4];
+  for (int s = 0; s < 4; s++) {
+    const T m0 = ld<T>(mp + s * mStride), m1 = ld<T>(mp + (4 + s) * mStride), m2 = ld<T>(mp + (8 + s) * mStride),
+            m3 = ld<T>(mp + (12 + s) * mStride);
+    a[s] = m0 + m1 + m2;
+    b[s] = m1 - m2 - m3;
+  }
+  st<T>(y00, a[0] + a[1] + a[2]);
+  if (right) st<T>(y00 + yPix, a[1] - a[2] - a[3]);
+  if (below) {
+    st<T>(y00 + yLine, b[0] + b[1] + b[2]);
+    if (right) st<T>(y00 + yLine + yPix, b[1] - b[2] - b[3]);
+  }
+}
+
+/** G dy G^T for a 2x2 dy tile (zeros outside the output), G = [1 0; .5 .5; .5 -.5; 0 1]; into W[k] rows wStride apart. */
+template <class T>
+inline void gradTransform(T a0, T a1, T b0, T b1, float* at, size_t wStride) {
+  const T half = T{} + 0.5f;
+  const T h[4][2] = {{a0, a1}, {half * (a0 + b0), half * (a1 + b1)}, {half * (a0 - b0), half * (a1 - b1)}, {b0, b1}};
+  for (int i = 0; i < 4; i++) {
+    float* row = at + 4 * i * wStride;
+    st<T>(row, h[i][0]);
+    st<T>(row + wStride, half * (h[i][0] + h[i][1]));
+    st<T>(row + 2 * wStride, half * (h[i][0] - h[i][1]));
+    st<T>(row + 3 * wStride, h[i][1]);
+  }
+}
+
+/** dW = A^T M A for one (c, o) lane group, A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1]; taps `tap` floats apart. */
+template <class T>
+inline void gradOutputTransform(const float* mp, size_t mStride, float* dp, size_t tap) {
+  T r[3][4];
+  for (int s = 0; s < 4; s++) {
+    const T m0 = ld<T>(mp + s * mStride), m1 = ld<T>(mp + (4 + s) * mStride), m2 = ld<T>(mp + (8 + s) * mStride),
+            m3 = ld<T>(mp + (12 + s) * mStride);
+    r[0][s] = m0 + m1 + m2;
+    r[1][s] = m1 - m2;
+    r[2][s] = m1 + m2 + m3;
+  }
+  for (int i = 0; i < 3; i++) {
+    st<T>(dp + (3 * i) * tap, r[i][0] + r[i][1] + r[i][2]);
+    st<T>(dp + (3 * i + 1) * tap, r[i][1] - r[i][2]);
+    st<T>(dp + (3 * i + 2) * tap, r[i][1] + r[i][2] + r[i][3]);
+  }
+}
+
+void winograd(const float* x, const float* w, float* y, int n, int hp, int wp, int ci, int wci, int oh, int ow, int co,
+              int yStride, int threads) {
+  const int co8 = (co + 7) & ~7;
+  const int tilesY = (oh + 1) >> 1, tilesX = (ow + 1) >> 1;
+  const long tiles = static_cast<long>(n) * tilesY * tilesX;
+  const size_t uStride = static_cast<size_t>(ci) * co8;
+  // U[k] packed as panels [o][c][width]: (G g G^T)[k], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
+  float* u = localScratch(16 * uStride, 0);
+  const size_t tap = static_cast<size_t>(wci) * co;
+  const long blocks = (tiles + kWinoBlock - 1) / kWinoBlock;
+  localPool().run(threadsFor(double(tiles) * 16 * ci * co8, threads), [&](int tid, int nt, Barrier& barrier) {
+    long c0, c1;
+    share(ci, tid, nt, c0, c1);
+    for (int o = 0; o < co8;) {
+      const int pw = panelWidth(o, co8);
+      for (long c = c0; c < c1; c++)
+        for (int j = 0; j < pw; j++) {
+          float m[16] = {0};
+          if (c < wci && o + j < co) {
+            const float* g = w + c * co + o + j;
+            float t[4][3];
+            for (int s = 0; s < 3; s++) {
+              const float g0 = g[s * tap], g1 = g[(3 + s) * tap], g2 = g[(6 + s) * tap];
+              t[0][s] = g0;
+              t[1][s] = 0.5f * (g0 + g1 + g2);
+              t[2][s] = 0.5f * (g0 - g1 + g2);
+              t[3][s] = g2;
+            }
+            for (int i = 0; i < 4; i++) {
+              m[4 * i] = t[i][0];
+              m[4 * i + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+              m[4 * i + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+              m[4 * i + 3] = t[i][2];
+            }
+          }
+          for (int kk = 0; kk < 16; kk++) u[kk * uStride + static_cast<size_t>(o) * ci + c * pw + j] = m[kk];
+        }
+      o += pw;
+    }
+    barrier.wait();
+    const size_t vStride = static_cast<size_t>(kWinoBlock) * ci;
+    const size_t mStride = static_cast<size_t>(kWinoBlock) * co8;
+    float* v = localScratch(16 * (vStride + mStride), 1);
+    float* m = v + 16 * vStride;
+    const size_t xRow = static_cast<size_t>(wp) * ci;
+    const size_t yPix = yStride, yLine = static_cast<size_t>(ow) * yStride;
+    long b0, b1;
+    share(blocks, tid, nt, b0, b1);
+    for (long b = b0; b < b1; b++) {
+      const long q0 = b * kWinoBlock;
+      const long count = std::min<long>(kWinoBlock, tiles - q0);
+      // V[k][tile][c] = (B^T d B)[k], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+      for (long t = 0; t < count; t++) {
+        const float* p = x + windowStart(q0 + t, tilesY, tilesX, hp, wp, 2, 2) * ci;
+        float* out = v + t * ci;
+        int c = 0;
+        for (; c + 8 <= ci; c += 8) {
+          F8 d[16];
+          inputTransform(p + c, ci, xRow, false, d);
+          for (int kk = 0; kk < 16; kk++) st<F8>(out + kk * vStride + c, d[kk]);
+        }
+        for (; c < ci; c++) {
+          float d[16];
+          inputTransform(p + c, ci, xRow, false, d);
+          for (int kk = 0; kk < 16; kk++) out[kk * vStride + c] = d[kk];
+        }
+      }
+      for (int kk = 0; kk < 16; kk++) {
+        const float* vk = v + kk * vStride;
+        float* mk = m + kk * mStride;
+        gemmRows(
+            u + kk * uStride, ci, co8, count, 1, 1, ci, 0, [&](long i) { return vk + i * ci; },
+            [&](long i) { return mk + i * co8; });
+      }
+      // y = A^T M A per tile, A^T = [1 1 1 0; 0 1 -1 -1], written where inside the output.
+      for (long t = 0; t < count; t++) {
+        const long q = q0 + t;
+        const long rem = q % (static_cast<long>(tilesY) * tilesX);
+        const long ty = rem / tilesX, tx = rem - ty * tilesX;
+        const bool right = 2 * tx + 1 < ow, below = 2 * ty + 1 < oh;
+        float* y00 = y + windowStart(q, tilesY, tilesX, oh, ow, 2, 2) * yPix;
+        const float* mt = m + t * co8;
+        for (int o = 0; o < co8; o += 8) outputTransform<F8>(mt + o, mStride, y00 + o, yPix, yLine, right, below);
+      }
+    }
+  });
+}
+
+/**
+ * Accumulates a (4 FCC channels) x (8 NV output channels) tile of dW over `rows` rows of `ow`
+ * steps: x at the first 4-channel panel (later panels `xPanel` floats on; `xRow` floats per row,
+ * `xStep` per step), dy a packed panel (8 NV floats per step), out the tile's first float in dW
+ * (rows `outRow` floats apart).
+ */
+template <class L, int NV, int FCC>
+inline void filterTile(const float* x, size_t xPanel, const float* dy, float* out, long rows, long ow, size_t xRow, size_t xStep,
+                       size_t outRow) {
+  typename L::T acc[4 * FCC][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < 4 * FCC; i++)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) acc[i][v] = L::load(out + i * outRow + L::W * v);
+  const float* dp = dy;
+  for (long r = 0; r < rows; r++) {
+    const float* xp = x + r * xRow;
+    for (long j = 0; j < ow; j++) {
+      typename L::T b[NV];
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; v++) b[v] = L::load(dp + L::W * v);
+#pragma GCC unroll 16
+      for (int i = 0; i < 4 * FCC; i++) {
+        const typename L::T a = L::bcast(xp + (i >> 2) * xPanel + (i & 3));
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++) acc[i][v] = L::fma(a, b[v], acc[i][v]);
+      }
+      xp += xStep;
+      dp += L::W * NV;
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 4 * FCC; i++)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) L::store(out + i * outRow + L::W * v, acc[i][v]);
+}
+
+/** filterTile for every output-channel panel of one group of 4 FC channels (fewer at the end of ci). */
+inline void filterTiles(int groupChannels, const float* x, size_t xPanel, const float* dyPanels, long steps, float* out, int co,
+                        long rows, long ow, size_t xRow, size_t xStep) {
+  for (int o = 0; o < co;) {
+    const int pw = panelWidth(o, co);
+    const float* dp = dyPanels + static_cast<size_t>(o) * steps;
+    float* op = out + o;
+    if (groupChannels == 4 * FC) {
+      if (pw == 16)
+        filterTile<Wide, kWideNV, FC>(x, xPanel, dp, op, rows, ow, xRow, xStep, co);
+      else
+        filterTile<Ymm, 1, FC>(x, xPanel, dp, op, rows, ow, xRow, xStep, co);
+    } else {
+      for (int g = 0; g < groupChannels; g += 4) {
+        if (pw == 16)
+          filterTile<Wide, kWideNV, 1>(x + (g >> 2) * xPanel, xPanel, dp, op + g * co, rows, ow, xRow, xStep, co);
+        else
+          filterTile<Ymm, 1, 1>(x + (g >> 2) * xPanel, xPanel, dp, op + g * co, rows, ow, xRow, xStep, co);
+      }
+    }
+    o += pw;
+  }
+}
+
+/** Packs `steps` rows of dy (channels co, rows `stride` floats apart, from get(step)) into panels [o][step][width]; steps [s0, s1). */
+template <class Get>
+inline void packDy(float* dst, int co, long steps, long s0, long s1, Get get) {
+  for (int o = 0; o < co;) {
+    const int pw = panelWidth(o, co);
+    float* panel = dst + static_cast<size_t>(o) * steps;
+    for (long s = s0; s < s1; s++) get(s, o, pw, panel + s * pw);
+    o += pw;
+  }
+}
+
+void filterGrad(const float* x, const float* dy, float* out, int n, int hp, int wp, int ci, int oh, int ow, int co, int kh, int kw,
+                int sh, int sw, int threads) {
+  const int taps = kh * kw;
+  const long rows = static_cast<long>(n) * oh;
+  const int rowBlock = std::max(1, kGradBlockPixels / ow);
+  const size_t panelRow = static_cast<size_t>(wp) * 4;
+  float* scratch = localScratch(static_cast<size_t>(rowBlock) * (static_cast<size_t>(ow) * co + kh * panelRow * (ci / 4)), 0);
+  const int groups = (ci + 4 * FC - 1) / (4 * FC);
+  localPool().run(threadsFor(double(rows) * ow * taps * ci * co, threads), [&](int tid, int nt, Barrier& barrier) {
+    long z0, z1;
+    share(static_cast<long>(taps) * ci, tid, nt, z0, z1);
+    std::memset(out + z0 * co, 0, (z1 - z0) * co * sizeof(float));
+    for (long r0 = 0; r0 < rows; r0 += rowBlock) {
+      const long count = std::min<long>(rowBlock, rows - r0);
+      const long pixels = count * ow;
+      float* dyPanel = scratch;
+      float* xPanel = dyPanel + pixels * co;
+      const size_t panelFloats = count * kh * panelRow;
+      long s0, s1;
+      share(pixels, tid, nt, s0, s1);
+      packDy(dyPanel, co, pixels, s0, s1, [&](long p, int o, int pw, float* dst) {
+        std::memcpy(dst, dy + (r0 * ow + p) * co + o, pw * sizeof(float));
+      });
+      share(count * kh, tid, nt, s0, s1);
+      for (long rt = s0; rt < s1; rt++) {
+        const long r = rt / kh, th = rt % kh;
+        const long img = (r0 + r) / oh, row = (r0 + r) % oh;
+        const float* src = x + ((img * hp + row * sh + th) * wp) * ci;
+        float* dst = xPanel + rt * panelRow;
+        for (int c = 0; c < ci; c += 4)
+          for (int j = 0; j < wp; j++) std::memcpy(dst + (c >> 2) * panelFloats + j * 4, src + static_cast<size_t>(j) * ci + c, 16);
+      }
+      barrier.wait();
+      long i0, i1;
+      share(static_cast<long>(taps) * groups, tid, nt, i0, i1);
+      for (long item = i0; item < i1; item++) {
+        const int t = static_cast<int>(item / groups), c = static_cast<int>(item % groups) * 4 * FC;
+        const int th = t / kw, tw = t % kw;
+        filterTiles(std::min(4 * FC, ci - c), xPanel + th * panelRow + tw * 4 + (c >> 2) * panelFloats, panelFloats, dyPanel, pixels,
+                    out + (static_cast<size_t>(t) * ci + c) * co, co, count, ow, kh * panelRow, static_cast<size_t>(sw) * 4);
+      }
+      barrier.wait();
+    }
+  });
+}
+
+void winogradFilterGrad(const float* x, const float* dy, float* out, int n, int hp, int wp, int ci, int oh, int ow, int co,
+                        int threads) {
+  const int tilesY = (oh + 1) >> 1, tilesX = (ow + 1) >> 1;
+  const long tiles = static_cast<long>(n) * tilesY * tilesX;
+  const size_t mStride = static_cast<size_t>(ci) * co;
+  const size_t vStride = static_cast<size_t>(kWinoGradBlock) * ci;
+  const size_t wStride = static_cast<size_t>(kWinoGradBlock) * co;
+  // M[k][c][o] accumulated over all tiles, then V[k][c / 4][tile][4] and W[k][o panel][tile][width].
+  float* m = localScratch(16 * (mStride + vStride + wStride), 0);
+  float* v = m + 16 * mStride;
+  float* wt = v + 16 * vStride;
+  const size_t xRow = static_cast<size_t>(wp) * ci;
+  const int groups = (ci + 4 * FC - 1) / (4 * FC);
+  const size_t panel4 = static_cast<size_t>(kWinoGradBlock) * 4;
+  localPool().run(threadsFor(double(tiles) * 16 * ci * co, threads), [&](int tid, int nt, Barrier& barrier) {
+    long z0, z1;
+    share(16, tid, nt, z0, z1);
+    std::memset(m + z0 * mStride, 0, (z1 - z0) * mStride * sizeof(float));
+    for (long q0 = 0; q0 < tiles; q0 += kWinoGradBlock) {
+      const long count = std::min<long>(kWinoGradBlock, tiles - q0);
+      long t0, t1;
+      share(count, tid, nt, t0, t1);
+      for (long t = t0; t < t1; t++) {
+        const float* p = x + windowStart(q0 + t, tilesY, tilesX, hp, wp, 2, 2) * ci;
+        // V[k][c / 4][tile][4]: eight channels are two 4-channel panels.
+        int c = 0;
+        for (; c + 8 <= ci; c += 8) {
+          F8 d[16];
+          inputTransform(p + c, ci, xRow, true, d);
+          float* at = v + (c >> 2) * panel4 + t * 4;
+          for (int kk = 0; kk < 16; kk++) {
+            std::memcpy(at + kk * vStride, &d[kk], 16);
+            std::memcpy(at + kk * vStride + panel4, reinterpret_cast<const float*>(&d[kk]) + 4, 16);
+          }
+        }
+        for (; c < ci; c++) {
+          float d[16];
+          inputTransform(p + c, ci, xRow, true, d);
+          for (int kk = 0; kk < 16; kk++) v[kk * vStride + (c >> 2) * panel4 + t * 4 + (c & 3)] = d[kk];
+        }
+        const long q = q0 + t;
+        const long rem = q % (static_cast<long>(tilesY) * tilesX);
+        const long ty = rem / tilesX, tx = rem - ty * tilesX;
+        const bool right = 2 * tx + 1 < ow, below = 2 * ty + 1 < oh;
+        const float* d00 = dy + windowStart(q, tilesY, tilesX, oh, ow, 2, 2) * co;
+        const float* d10 = d00 + static_cast<size_t>(ow) * co;
+        // co is a multiple of 8 (the host pads it); a pixel outside the output reads as zero.
+        const F8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int o = 0; o < co; o += 8) {
+          const int p0 = o & ~15;
+          const int pw = panelWidth(p0, co);
+          const F8 a0 = ld<F8>(d00 + o), a1 = right ? ld<F8>(d00 + co + o) : zero;
+          const F8 b0 = below ? ld<F8>(d10 + o) : zero, b1 = below && right ? ld<F8>(d10 + co + o) : zero;
+          gradTransform(a0, a1, b0, b1, wt + static_cast<size_t>(p0) * kWinoGradBlock + t * pw + (o - p0), wStride);
+        }
+      }
+      barrier.wait();
+      long i0, i1;
+      share(16L * groups, tid, nt, i0, i1);
+      for (long item = i0; item < i1; item++) {
+        const int kk = static_cast<int>(item / groups), c = static_cast<int>(item % groups) * 4 * FC;
+        filterTiles(std::min(4 * FC, ci - c), v + kk * vStride + (c >> 2) * panel4, panel4, wt + kk * wStride, kWinoGradBlock,
+                    m + kk * mStride + static_cast<size_t>(c) * co, co, 1, count, 0, 4);
+      }
+      barrier.wait();
+    }
+    // dW = A^T M A per (c, o), A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1].
+    long e0, e1;
+    share(static_cast<long>(mStride) / 8, tid, nt, e0, e1);
+    for (long e = 8 * e0; e < 8 * e1; e += 8) gradOutputTransform<F8>(m + e, mStride, out + e, mStride);
+  });
+}
+
+/** u, or with relu u where v > 0 and +0 elsewhere (ReLU's gradient folded into BatchNorm's backward). */
+inline float masked(float u, float v, bool relu) { return relu && !(v > 0) ? 0.0f : u; }
+
+/** Rows per block of the per-channel passes: about 64 KiB of floats. */
+inline int channelBlockRows(int channels) { return std::max(1, 16384 / channels); }
+
+/** Channel groups of 16 (a cache line each) split across threads: every channel's sums keep one order. */
+inline void channelShare(int channels, int tid, int nt, int& c0, int& c1) {
+  long g0, g1;
+  share((channels + 15) / 16, tid, nt, g0, g1);
+  c0 = static_cast<int>(std::min<long>(channels, g0 * 16));
+  c1 = static_cast<int>(std::min<long>(channels, g1 * 16));
+}
+
+void channelSums(const float* u, const float* v, int rows, int channels, double* out, bool relu, int threads) {
+  const int step = channelBlockRows(channels);
+  localPool().run(threadsFor(double(rows) * channels, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
+    int c0, c1;
+    channelShare(channels, tid, nt, c0, c1);
+    if (c0 >= c1) return;
+    const int vec = c0 + ((c1 - c0) & ~7);
+    for (int c = c0; c < c1; c++) out[c] = out[channels + c] = 0.0;
+    const __m256 zero = _mm256_setzero_ps();
+    for (int r0 = 0; r0 < rows; r0 += step) {
+      const int count = std::min(step, rows - r0);
+      // Eight channels down a block of rows in float64 registers, then into the totals.
+      for (int c = c0; c < vec; c += 8) {
+        __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+        const float* up = u + static_cast<size_t>(r0) * channels + c;
+        const float* vp = v + static_cast<size_t>(r0) * channels + c;
+        for (int r = 0; r < count; r++, up += channels, vp += channels) {
+          const __m256 b = _mm256_loadu_ps(vp);
+          __m256 a = _mm256_loadu_ps(up);
+          if (relu) a = _mm256_and_ps(a, _mm256_cmp_ps(b, zero, _CMP_GT_OQ));
+          const __m256d a0 = _mm256_cvtps_pd(_mm256_castps256_ps128(a)), a1 = _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1));
+          const __m256d b0 = _mm256_cvtps_pd(_mm256_castps256_ps128(b)), b1 = _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1));
+          s0 = _mm256_add_pd(s0, a0);
+          s1 = _mm256_add_pd(s1, a1);
+          q0 = _mm256_fmadd_pd(a0, b0, q0);
+          q1 = _mm256_fmadd_pd(a1, b1, q1);
+        }
+        double* sp = out + c;
+        double* qp = out + channels + c;
+        _mm256_storeu_pd(sp, _mm256_add_pd(_mm256_loadu_pd(sp), s0));
+        _mm256_storeu_pd(sp + 4, _mm256_add_pd(_mm256_loadu_pd(sp + 4), s1));
+        _mm256_storeu_pd(qp, _mm256_add_pd(_mm256_loadu_pd(qp), q0));
+        _mm256_storeu_pd(qp + 4, _mm256_add_pd(_mm256_loadu_pd(qp + 4), q1));
+      }
+      for (int c = vec; c < c1; c++) {
+        double sum = 0, sq = 0;
+        for (int r = 0; r < count; r++) {
+          const size_t at = static_cast<size_t>(r0 + r) * channels + c;
+          const double a = masked(u[at], v[at], relu);
+          sum += a;
+          sq += a * static_cast<double>(v[at]);
+        }
+        out[c] += sum;
+        out[channels + c] += sq;
+      }
+    }
+  });
+}
+
+void channelAffine(const float* u, const float* v, float* out, int rows, int channels, const float* coef, bool relu, int threads) {
+  const float* a = coef;
+  const float* s = coef + channels;
+  const float* b = coef + 2 * channels;
+  const float* k = coef + 3 * channels;
+  const int vec = channels & ~7;
+  localPool().run(threadsFor(double(rows) * channels, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
+    long r0, r1;
+    share(rows, tid, nt, r0, r1);
+    const __m256 zero = _mm256_setzero_ps();
+    for (long r = r0; r < r1; r++) {
+      const size_t at = static_cast<size_t>(r) * channels;
+      for (int c = 0; c < vec; c += 8) {
+        const __m256 vv = _mm256_loadu_ps(v + at + c);
+        __m256 uu = _mm256_loadu_ps(u + at + c);
+        if (relu) uu = _mm256_and_ps(uu, _mm256_cmp_ps(vv, zero, _CMP_GT_OQ));
+        const __m256 t = _mm256_fmadd_ps(_mm256_loadu_ps(b + c), vv, _mm256_loadu_ps(k + c));
+        _mm256_storeu_ps(out + at + c, _mm256_fmadd_ps(_mm256_loadu_ps(a + c), _mm256_sub_ps(uu, _mm256_loadu_ps(s + c)), t));
+      }
+      for (int c = vec; c < channels; c++) {
+        const float vv = v[at + c];
+        out[at + c] = a[c] * (masked(u[at + c], vv, relu) - s[c]) + b[c] * vv + k[c];
+      }
+    }
+  });
+}
+
+void maxPoolGrad(const float* x, const float* dy, float* dx, int n, int h, int w, int c, int oh, int ow, int fh, int fw, int sh,
+                 int sw, int padTop, int padLeft, int threads) {
+  const size_t plane = static_cast<size_t>(h) * w * c;
+  localPool().run(threadsFor(double(n) * plane, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
+    long i0, i1;
+    share(n, tid, nt, i0, i1);
+    std::vector<float> best(c);
+    std::vector<long> at(c);
+    for (long img = i0; img < i1; img++) {
+      std::memset(dx + img * plane, 0, plane * sizeof(float));
+      for (int oy = 0; oy < oh; oy++) {
+        const int y0 = oy * sh - padTop, ya = std::max(y0, 0), yb = std::min(y0 + fh, h);
+        for (int ox = 0; ox < ow; ox++) {
+          const int x0 = ox * sw - padLeft, xa = std::max(x0, 0), xb = std::min(x0 + fw, w);
+          std::fill(best.begin(), best.end(), -INFINITY);
+          std::fill(at.begin(), at.end(), -1L);
+          // The first maximum in row-major order wins: a later tap must be strictly greater.
+          for (int yy = ya; yy < yb; yy++)
+            for (int xx = xa; xx < xb; xx++) {
+              const long e = ((img * h + yy) * w + xx) * static_cast<long>(c);
+              for (int ch = 0; ch < c; ch++)
+                if (x[e + ch] > best[ch]) {
+                  best[ch] = x[e + ch];
+                  at[ch] = e + ch;
+                }
+            }
+          const float* g = dy + ((img * oh + oy) * static_cast<long>(ow) + ox) * c;
+          for (int ch = 0; ch < c; ch++)
+            if (at[ch] >= 0) dx[at[ch]] += g[ch];
+        }
+      }
+    }
+  });
+}
+
+void avgPoolGradTiled(const float* dy, float* dx, int n, int h, int w, int c, int oh, int ow, int fh, int fw, float scale,
+                      int threads) {
+  const size_t plane = static_cast<size_t>(h) * w * c;
+  localPool().run(threadsFor(double(n) * plane, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
+    long i0, i1;
+    share(n, tid, nt, i0, i1);
+    for (long img = i0; img < i1; img++) {
+      std::memset(dx + img * plane, 0, plane * sizeof(float));
+      for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++) {
+          const float* g = dy + ((img * oh + oy) * static_cast<long>(ow) + ox) * c;
+          for (int yy = oy * fh; yy < (oy + 1) * fh; yy++)
+            for (int xx = ox * fw; xx < (ox + 1) * fw; xx++) {
+              float* p = dx + ((img * h + yy) * static_cast<long>(w) + xx) * c;
+              // 0 + g * scale, as the cpu backend sums it (a -0 product becomes +0).
+              for (int ch = 0; ch < c; ch++) p[ch] = 0.0f + g[ch] * scale;
+            }
+        }
+    }
+  });
+}
+
+void copyRuns(const uint8_t* src, size_t srcStride, uint8_t* dst, size_t dstStride, size_t runBytes, int rows, int threads) {
+  // Small copies are not worth waking the helpers.
+  const int used = runBytes * rows >= (1u << 20) ? threads : 1;
+  localPool().run(used, [&](int tid, int nt, Barrier&) {
+    long r0, r1;
+    share(rows, tid, nt, r0, r1);
+    for (long r = r0; r < r1; r++) std::memcpy(dst + r * dstStride, src + r * srcStride, runBytes);
+  });
+}
+
+/** GFLOP/s of independent fused multiply-adds on the tiles' widest registers, on this thread for about `seconds`: the practical peak. */
+double fmaPeak(double seconds) {
+  using T = typename Wide::T;
+  constexpr int kChains = 12;
+  T acc[kChains];
+  for (int i = 0; i < kChains; i++) acc[i] = Wide::zero();
+  const T a = Wide::bcast(&kOne), b = Wide::bcast(&kTiny);
+  const auto start = std::chrono::steady_clock::now();
+  long rounds = 0;
+  double elapsed = 0;
+  do {
+    for (int r = 0; r < 100000; r++)
+#pragma GCC unroll 12
+      for (int i = 0; i < kChains; i++) acc[i] = Wide::fma(acc[i], a, b);
+    rounds += 100000;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < seconds);
+  float sink[Wide::W];
+  Wide::store(sink, acc[0]);
+  for (int i = 1; i < kChains; i++) Wide::store(sink, Wide::fma(acc[i], a, Wide::load(sink)));
+  volatile float keep = sink[0];
+  (void)keep;
+  return 2.0 * Wide::W * kChains * rounds / elapsed / 1e9;
+}
+
+}  // namespace HFL_NS
+
+const KernelTable HFL_TABLE = {
+    HFL_ISA_NAME,         HFL_NS::conv,          HFL_NS::winograd,    HFL_NS::filterGrad,       HFL_NS::winogradFilterGrad,
+    HFL_NS::channelSums,  HFL_NS::channelAffine, HFL_NS::maxPoolGrad, HFL_NS::avgPoolGradTiled, HFL_NS::copyRuns,
+    HFL_NS::fmaPeak,
+};
+
+}  // namespace hfl

@@ -1,0 +1,235 @@
+import type { HeapBackend } from './kernels/heap_backend.js';
+import { simdKernels } from './simd_module.js';
+
+/**
+ * The kernels our tfjs kernel functions call on tensors in the wasm heap (pointers are heap byte
+ * offsets): the exports of `assembly/conv_kernels.ts` (compiled by AssemblyScript at build time),
+ * or the same functions natively (`native/`, C++ with AVX2/AVX-512 and threads) where built.
+ */
+export interface HeapKernels {
+  filterGrad(
+    x: number,
+    dy: number,
+    out: number,
+    scratch: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    rowBlock: number,
+  ): void;
+  copyRuns(src: number, srcStride: number, dst: number, dstStride: number, runBytes: number, rows: number): void;
+  maxPoolGrad(
+    x: number,
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
+  avgPoolGradTiled(
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    scale: number,
+  ): void;
+  channelSums(u: number, v: number, rows: number, channels: number, out: number, relu: boolean): void;
+  channelAffine(u: number, v: number, out: number, rows: number, channels: number, coef: number, relu: boolean): void;
+  winogradFilterGrad(
+    x: number,
+    dy: number,
+    out: number,
+    scratch: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    block: number,
+  ): void;
+  winograd(
+    x: number,
+    w: number,
+    y: number,
+    scratch: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    wci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    yStride: number,
+    block: number,
+  ): void;
+  conv(
+    x: number,
+    w: number,
+    y: number,
+    scratch: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    yStride: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    block: number,
+  ): void;
+}
+
+/** What the native addon says of itself: its instruction set, or why it cannot run here. */
+export interface NativeDescription {
+  isa?: string;
+  unsupported?: string;
+  hardwareThreads: number;
+}
+
+/** The native addon (`native/addon.cc`): every heap kernel with the heap's ArrayBuffer and a thread count first. */
+export type NativeKernelAddon = {
+  [K in keyof HeapKernels]: (heap: ArrayBuffer, threads: number, ...args: Parameters<HeapKernels[K]>) => void;
+} & {
+  describe(): NativeDescription;
+  /** GFLOP/s of register-only fused multiply-adds on one thread for about `seconds` (the practical peak). */
+  fmaPeak(seconds: number): number;
+};
+
+const KERNEL_NAMES: ReadonlyArray<keyof HeapKernels> = [
+  'conv',
+  'winograd',
+  'filterGrad',
+  'winogradFilterGrad',
+  'channelSums',
+  'channelAffine',
+  'maxPoolGrad',
+  'avgPoolGradTiled',
+  'copyRuns',
+];
+
+let native: NativeKernelAddon | undefined;
+let threads = 1;
+const bound = new WeakMap<WebAssembly.Memory, HeapKernels>();
+
+/** The convolution kernels, with the multiply-adds of the direct convolution each call stands for (Winograd does fewer). */
+const CONV_FLOPS = {
+  conv: (a: number[]) => 2 * a[4]! * a[8]! * a[9]! * a[12]! * a[13]! * a[7]! * a[10]!,
+  winograd: (a: number[]) => 2 * a[4]! * a[9]! * a[10]! * 9 * a[8]! * a[11]!,
+  filterGrad: (a: number[]) => 2 * a[4]! * a[8]! * a[9]! * a[11]! * a[12]! * a[7]! * a[10]!,
+  winogradFilterGrad: (a: number[]) => 2 * a[4]! * a[8]! * a[9]! * 9 * a[7]! * a[10]!,
+} as const;
+
+/** Time and work of one convolution kernel over a profiled span. */
+export interface KernelProfileEntry {
+  calls: number;
+  seconds: number;
+  /** Direct-convolution floating-point operations (multiply and add counted apart). */
+  flops: number;
+}
+
+/** Per convolution kernel (`conv` also serves input gradients; `winograd*` are the 3x3 paths). */
+export type KernelProfile = Partial<Record<keyof typeof CONV_FLOPS, KernelProfileEntry>>;
+
+let profile: KernelProfile | undefined;
+
+/** Starts timing the convolution kernels on this thread (for the bench's GFLOP/s). */
+export function startKernelProfile(): void {
+  profile = {};
+}
+
+/** Stops timing and returns what was measured since `startKernelProfile`. */
+export function takeKernelProfile(): KernelProfile {
+  const taken = profile ?? {};
+  profile = undefined;
+  return taken;
+}
+
+/** `kernels` with the convolution kernels timed while a profile is on. */
+function profiled(kernels: HeapKernels): HeapKernels {
+  const out = { ...kernels };
+  for (const name of Object.keys(CONV_FLOPS) as Array<keyof typeof CONV_FLOPS>) {
+    const fn = kernels[name] as (...args: number[]) => void;
+    (out as Record<string, unknown>)[name] = (...args: number[]) => {
+      if (profile === undefined) return fn(...args);
+      const start = performance.now();
+      fn(...args);
+      const entry = (profile[name] ??= { calls: 0, seconds: 0, flops: 0 });
+      entry.calls++;
+      entry.seconds += (performance.now() - start) / 1000;
+      entry.flops += CONV_FLOPS[name](args);
+    };
+  }
+  return out;
+}
+
+/** Hands the engine the native kernels (the Node platform loads them); undefined goes back to the wasm kernels. */
+export function provideNativeKernels(addon: NativeKernelAddon | undefined): void {
+  native = addon;
+}
+
+/** Whether the native kernels run. */
+export function usingNativeKernels(): boolean {
+  return native !== undefined;
+}
+
+/** Threads each native kernel call splits its work across (the wasm kernels run on the calling thread alone). */
+export function setKernelThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`kernel threads must be an integer from 1 to 256, got ${n}`);
+  threads = n;
+}
+
+/** The kernel thread count in force on this thread. */
+export function kernelThreads(): number {
+  return native === undefined ? 1 : threads;
+}
+
+/** The heap kernels for `backend`'s heap: native where provided, else our WebAssembly SIMD module. */
+export function heapKernels(backend: HeapBackend): HeapKernels {
+  const addon = native;
+  if (addon === undefined) return profile === undefined ? simdKernels(backend) : profiled(simdKernels(backend));
+  const memory = backend.wasm.asm?.memory;
+  if (memory === undefined)
+    throw new Error('the wasm backend does not expose its memory (wasm.asm.memory); this tfjs-backend-wasm version is not supported');
+  let kernels = bound.get(memory);
+  if (kernels === undefined) {
+    const table: Record<string, (...args: never[]) => void> = {};
+    // memory.buffer is read at each call: growing the heap replaces the ArrayBuffer.
+    for (const name of KERNEL_NAMES) {
+      const fn = addon[name] as (heap: ArrayBuffer, threads: number, ...args: unknown[]) => void;
+      table[name] = (...args: unknown[]) => fn(memory.buffer, threads, ...args);
+    }
+    kernels = profiled(table as unknown as HeapKernels);
+    bound.set(memory, kernels);
+  }
+  return kernels;
+}

@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/engine/node_backend.js';
+import { kernelChoiceFromEnv, loadNativeKernels } from '../../src/engine/native_addon.js';
+import { kernelThreads } from '../../src/engine/heap_kernels.js';
+import { bnRelu } from '../../src/nn/batch_norm.js';
+
+const ADDON = fileURLToPath(new URL('../../../native/build/Release/harmofl_kernels.node', import.meta.url));
+// CI sets HARMOFL_EXPECT_NATIVE=1: there a missing addon is a failure, not a skip.
+const expectNative = process.env['HARMOFL_EXPECT_NATIVE'] === '1';
+const built = existsSync(ADDON);
+const skipNative = !built && !expectNative ? 'native kernels not built here (no C++ compiler at install)' : false;
+
+test('the native kernels load and name their instruction set', { skip: skipNative }, () => {
+  const load = loadNativeKernels('auto');
+  assert.ok(load.addon !== undefined, load.reason);
+  assert.match(load.reason, /native (avx2\+fma|avx512) kernels/);
+  assert.ok(load.addon.describe().hardwareThreads >= 1);
+});
+
+test('HARMOFL_KERNELS: wasm needs no addon, native without one fails naming the file, other values are refused', () => {
+  assert.equal(loadNativeKernels('wasm').addon, undefined);
+  assert.throws(() => loadNativeKernels('native', '/nonexistent/harmofl_kernels.node'), /nonexistent\/harmofl_kernels\.node/);
+  assert.match(loadNativeKernels('auto', '/nonexistent/harmofl_kernels.node').reason, /not built/);
+  assert.equal(kernelChoiceFromEnv({ HARMOFL_KERNELS: 'native' }), 'native');
+  assert.throws(() => kernelChoiceFromEnv({ HARMOFL_KERNELS: 'gpu' }), /HARMOFL_KERNELS must be one of auto, native, wasm/);
+});
+
+test('a native kernel given a tensor past the heap throws a RangeError instead of writing', { skip: skipNative }, () => {
+  const { addon } = loadNativeKernels('native');
+  const heap = new ArrayBuffer(1024);
+  // channelSums over 100 rows of 8 channels needs 3200 bytes of u.
+  assert.throws(() => addon!.channelSums(heap, 1, 0, 0, 100, 8, 0, false), RangeError);
+  assert.throws(() => addon!.copyRuns(heap, 1, 0, 16, 512, 16, 16, 64), RangeError);
+  assert.throws(() => addon!.channelSums(heap, 0, 0, 0, 1, 8, 0, false), /threads must be 1\.\.256/);
+  addon!.copyRuns(heap, 2, 0, 16, 512, 16, 16, 32);
+});
+
+/** Outputs and gradients of the kernels that split work across threads, on one set of inputs. */
+function kernelOutputs(): Float32Array[] {
+  return tf.tidy(() => {
+    const outs: tf.Tensor[] = [];
+    // Large enough that every kernel wakes its helpers (small layers stay on one thread).
+    const x = tf.randomNormal([8, 36, 34, 32], 0, 1, 'float32', 3) as tf.Tensor4D;
+    for (const [k, stride, co] of [
+      [3, 1, 40], // Winograd forward and filter gradient
+      [3, 2, 24], // direct
+      [1, 1, 48], // 1x1 GEMM
+    ] as const) {
+      const w = tf.randomNormal([k, k, 32, co], 0, 1, 'float32', k * 10 + stride) as tf.Tensor4D;
+      const f = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same');
+      outs.push(f(x, w), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(f(a, b))))([x, w]));
+    }
+    // BatchNorm with the ReLU folded into its backward, and both pooling gradients.
+    outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(bnRelu(a as tf.Tensor4D))))([x]));
+    outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'))))([x]));
+    outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'))))([x]));
+    return outs.map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+test(
+  'native kernels give bit-identical results on 1, 2 and 3 threads (every output is summed by one thread in one order)',
+  { skip: skipNative },
+  async () => {
+    await initBackend('wasm', { kernels: 'native', threads: 1 });
+    const one = kernelOutputs();
+    for (const threads of [2, 3]) {
+      await initBackend('wasm', { kernels: 'native', threads });
+      assert.equal(kernelThreads(), threads);
+      const many = kernelOutputs();
+      assert.equal(many.length, one.length);
+      for (let i = 0; i < one.length; i++) assert.deepEqual(many[i], one[i], `output ${i} on ${threads} threads`);
+    }
+    await initBackend('wasm', { threads: 1 });
+  },
+);
+
+test('native and WebAssembly kernels agree within float32 rounding', { skip: skipNative }, async () => {
+  await initBackend('wasm', { kernels: 'wasm' });
+  assert.equal(kernelThreads(), 1);
+  const wasm = kernelOutputs();
+  await initBackend('wasm', { kernels: 'native', threads: 2 });
+  const native = kernelOutputs();
+  for (let i = 0; i < wasm.length; i++) {
+    let scale = 0;
+    let err = 0;
+    for (let j = 0; j < wasm[i]!.length; j++) {
+      scale = Math.max(scale, Math.abs(wasm[i]![j]!));
+      err = Math.max(err, Math.abs(wasm[i]![j]! - native[i]![j]!));
+    }
+    assert.ok(err <= 1e-4 * Math.max(1, scale), `output ${i}: max difference ${err} at scale ${scale}`);
+  }
+  await initBackend('wasm', { threads: 1 });
+});
