@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { NativeKernelAddon } from './heap_kernels.js';
@@ -28,9 +29,14 @@ export function loadNativeKernels(choice: KernelChoice, file = ADDON_FILE): Nati
   if (choice === 'wasm') return { reason: 'WebAssembly kernels chosen (HARMOFL_KERNELS=wasm)' };
   let addon: NativeKernelAddon;
   try {
+    if (!existsSync(file))
+      throw new Error(
+        `native kernels not built (no ${file}); npm install builds them where a C++ compiler is found (npm run build:native in a checkout)`,
+      );
     addon = createRequire(import.meta.url)(file) as NativeKernelAddon;
   } catch (e) {
-    const reason = `native kernels not built (${file}: ${(e as Error).message.split('\n')[0]}); they build at npm install where a C++ compiler is found: npm rebuild harmofl, or npm run build:native in a checkout`;
+    const message = (e as Error).message.split('\n')[0]!;
+    const reason = message.startsWith('native kernels') ? message : `native kernels failed to load (${file}: ${message})`;
     if (choice === 'native') throw new Error(reason);
     return { reason };
   }
