@@ -18,13 +18,15 @@
 namespace hfl {
 namespace HFL_NS {
 
+// Pixels per forward tile by panel width: the AVX-512 build takes 8 pixels x 32 channels (16 zmm
+// accumulators, 8 pixel pointers): 12 pointers spilled to vector registers on every step.
 constexpr int MR = HFL_MR;
 constexpr float kOne = 1.0f, kTiny = 1e-7f;
 constexpr int FC = HFL_FC;
-/** Output pixels per block of the forward convolution (a multiple of MR). */
-constexpr int kConvBlock = 8 * MR;
-/** Tiles per Winograd block (a multiple of MR). */
-constexpr int kWinoBlock = 4 * MR;
+/** Output pixels per block of the forward convolution (a multiple of every tile's pixel count). */
+constexpr int kConvBlock = 96;
+/** Tiles per Winograd block (likewise). */
+constexpr int kWinoBlock = 48;
 /** Tiles per block of the Winograd filter gradient. */
 constexpr int kWinoGradBlock = 64;
 /** Output pixels per block of the direct filter gradient. */
@@ -70,8 +72,11 @@ inline int threadsFor(double work, int threads, double perThread = 1 << 20) {
 }
 constexpr double kMemoryWork = 1 << 18;
 
-/** Width of the weight panel starting at channel o: 16 while two whole vectors fit, else 8. */
+/** Width of the gradient panel starting at channel o: 16 while it fits, else 8. */
 inline int panelWidth(int o, int co8) { return o + 16 <= co8 ? 16 : 8; }
+
+/** Width of the forward weight panel at o: 32 (AVX-512 only) or 16 while it fits, else 8. */
+inline int convPanelWidth(int o, int co8) { return HFL_ZMM && o + 32 <= co8 ? 32 : panelWidth(o, co8); }
 
 /** Pixel offset of window q's first pixel in an h x w plane (windows over rows x cols per image, strides sh, sw). */
 inline long windowStart(long q, int rows, int cols, int h, int w, int sh, int sw) {
@@ -93,7 +98,7 @@ inline float* localScratch(size_t floats, int slot) {
  * y_i[0 .. 8 NV) = sum over taps and channels of x_i[tap, c] * w[tap, c, .] for MR pixels: xs[i]
  * is pixel i's window in the padded input, w the packed panel ([kh, kw, ci] x 8 NV floats).
  */
-template <class L, int NV>
+template <class L, int NV, int MR>
 inline void convTile(const float* const* xs, const float* w, float* const* ys, int kh, int kw, int ci, size_t xRow) {
   typename L::T acc[MR][NV];
 #pragma GCC unroll 16
@@ -126,11 +131,11 @@ inline void convTile(const float* const* xs, const float* w, float* const* ys, i
     for (int v = 0; v < NV; v++) L::store(ys[i] + L::W * v, acc[i][v]);
 }
 
-/** Packs rows x co values (get(r, o)) into panels [o][rows][width], zero past co; rows [r0, r1) only. */
+/** Packs rows x co values (get(r, o)) into forward panels [o][rows][width], zero past co; rows [r0, r1) only. */
 template <class Get>
 inline void packPanels(float* dst, int rows, int co, int co8, long r0, long r1, Get get) {
   for (int o = 0; o < co8;) {
-    const int pw = panelWidth(o, co8);
+    const int pw = convPanelWidth(o, co8);
     float* panel = dst + static_cast<size_t>(o) * rows;
     for (long r = r0; r < r1; r++)
       for (int j = 0; j < pw; j++) panel[r * pw + j] = o + j < co ? get(r, o + j) : 0.0f;
@@ -138,25 +143,36 @@ inline void packPanels(float* dst, int rows, int co, int co8, long r0, long r1, 
   }
 }
 
-/** Runs convTile over `count` rows (pointers from xAt/yAt; rows past count read the last and write a sink) for every panel. */
+/** convTile<L, NV, M> over `count` rows of one panel (rows past count read the last and write a sink). */
+template <class L, int NV, int M, class XAt, class YAt>
+inline void panelRows(const float* panel, int o, long count, int kh, int kw, int ci, size_t xRow, XAt xAt, YAt yAt) {
+  alignas(64) float sink[32];
+  for (long t = 0; t < count; t += M) {
+    const float* xs[M];
+    float* ys[M];
+    for (int i = 0; i < M; i++) {
+      xs[i] = xAt(std::min(t + i, count - 1));
+      ys[i] = t + i < count ? yAt(t + i) + o : sink;
+    }
+    convTile<L, NV, M>(xs, panel, ys, kh, kw, ci, xRow);
+  }
+}
+
+/** Runs the forward tiles over `count` rows (pointers from xAt/yAt) for every panel. */
 template <class XAt, class YAt>
 inline void gemmRows(const float* panels, int k, int co8, long count, int kh, int kw, int ci, size_t xRow, XAt xAt, YAt yAt) {
-  alignas(32) float sink[16];
   for (int o = 0; o < co8;) {
-    const int pw = panelWidth(o, co8);
+    const int pw = convPanelWidth(o, co8);
     const float* panel = panels + static_cast<size_t>(o) * k;
-    for (long t = 0; t < count; t += MR) {
-      const float* xs[MR];
-      float* ys[MR];
-      for (int i = 0; i < MR; i++) {
-        xs[i] = xAt(std::min(t + i, count - 1));
-        ys[i] = t + i < count ? yAt(t + i) + o : sink;
-      }
-      if (pw == 16)
-        convTile<Wide, kWideNV>(xs, panel, ys, kh, kw, ci, xRow);
-      else
-        convTile<Ymm, 1>(xs, panel, ys, kh, kw, ci, xRow);
-    }
+#if HFL_ZMM
+    if (pw == 32)
+      panelRows<Zmm, 2, 8>(panel, o, count, kh, kw, ci, xRow, xAt, yAt);
+    else
+#endif
+        if (pw == 16)
+      panelRows<Wide, kWideNV, MR>(panel, o, count, kh, kw, ci, xRow, xAt, yAt);
+    else
+      panelRows<Ymm, 1, MR>(panel, o, count, kh, kw, ci, xRow, xAt, yAt);
     o += pw;
   }
 }
@@ -288,7 +304,7 @@ void winograd(const float* x, const float* w, float* y, int n, int hp, int wp, i
     long c0, c1;
     share(ci, tid, nt, c0, c1);
     for (int o = 0; o < co8;) {
-      const int pw = panelWidth(o, co8);
+      const int pw = convPanelWidth(o, co8);
       for (long c = c0; c < c1; c++)
         for (int j = 0; j < pw; j++) {
           float m[16] = {0};
