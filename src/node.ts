@@ -3,7 +3,8 @@
 // experiment helpers the CLI is built on.
 
 export * from './index.js';
-export { initBackend } from './engine/node_backend.js';
+export { initBackend, type NodeEngineOptions } from './engine/node_backend.js';
+export type { KernelChoice } from './engine/native_addon.js';
 export { WorkerPool } from './engine/worker_pool.js';
 export type { Task as WorkerTask, TaskResult, TaskTable } from './engine/worker_protocol.js';
 export { writeFileAtomic } from './engine/atomic_write.js';
