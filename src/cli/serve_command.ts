@@ -11,6 +11,7 @@ interface ServeOptions extends TrainOptions {
   kit: string;
   strategy: string;
   minClients?: number;
+  startClients?: number;
   roundTimeout?: number;
   joinTimeout: number;
   rejoinWait: number;
@@ -40,8 +41,13 @@ export function registerServe(program: Command): void {
   )
     .requiredOption('--kit <dir>', "the server's kit (from harmofl provision)")
     .option('--strategy <name>', STRATEGY_NAMES.join(' | '), oneOf('--strategy', STRATEGY_NAMES), 'harmofl')
-    .option('--min-clients <k>', 'sites needed to start and to aggregate a round (default: every site of the kit)', (v: string) =>
+    .option('--min-clients <k>', 'sites needed to aggregate a round, and to start (default: every site of the kit)', (v: string) =>
       parsePositiveInt(v, '--min-clients'),
+    )
+    .option(
+      '--start-clients <k>',
+      "sites to wait for before the first round, when more than --min-clients (as Flower's min_available_clients)",
+      (v: string) => parsePositiveInt(v, '--start-clients'),
     )
     .option(
       '--round-timeout <s>',
@@ -50,7 +56,7 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--join-timeout <s>',
-      'how long to wait for --min-clients sites at the start, seconds',
+      'how long to wait for the sites needed at the start, seconds',
       parseBound('--join-timeout', 'positive'),
       600,
     )
@@ -67,6 +73,15 @@ export function registerServe(program: Command): void {
     .action(async (o: ServeOptions) => {
       const kit = await readServerKit(o.kit);
       if (o.insecure === true) warnInsecure('COORDINATOR');
+      const eligible = kit.config.sites.length - kit.config.revoked.length;
+      for (const [flag, k] of [
+        ['--min-clients', o.minClients],
+        ['--start-clients', o.startClients],
+      ] as const)
+        if (k !== undefined && k > eligible)
+          throw new Error(
+            `${flag} ${k}, but the kit ${o.kit} admits only ${eligible} site(s); add sites with harmofl provision --add-site`,
+          );
       const backend = await initBackend(o.backend, { threads: o.threads ?? defaultThreads() });
       process.stderr.write(`backend: ${backend.name} (${backend.detail})\n`);
       const runOptions = { ...runOptionsOf({ ...o, data: DATA_AT_SITES }) };
@@ -79,6 +94,7 @@ export function registerServe(program: Command): void {
         configFor: (shape) => configsFor(runOptions, shape)(o.strategy, o.out),
         data: { seed: runOptions.seed ?? 0, imbalance: runOptions.imbalance === true, resize: runOptions.imageSize ?? 0 },
         minClients: o.minClients ?? kit.config.sites.length - kit.config.revoked.length,
+        ...(o.startClients !== undefined ? { startClients: o.startClients } : {}),
         ...(o.roundTimeout !== undefined ? { roundTimeoutMs: o.roundTimeout * 1000 } : {}),
         joinTimeoutMs: o.joinTimeout * 1000,
         rejoinWaitMs: o.rejoinWait * 1000,

@@ -32,6 +32,8 @@ export interface CoordinateOptions {
   /** How sites must load their data (so every site splits and cuts it as the simulation does). */
   data: { seed: number; imbalance: boolean; resize: number };
   minClients: number;
+  /** Sites to wait for before the first round (default and floor: `minClients`). */
+  startClients?: number;
   roundTimeoutMs?: number;
   /** How long the run waits for its first `minClients` sites. */
   joinTimeoutMs: number;
@@ -62,7 +64,7 @@ async function runIdOf(out: string, resume: boolean): Promise<string> {
 }
 
 /**
- * A deployed run: listens for sites, waits (bounded) for `minClients` of them, then runs the
+ * A deployed run: listens for sites, waits (bounded) for `startClients` of them, then runs the
  * same composition as the simulation (`federate`) over the network grid, tolerating sites that
  * fail or time out. Tells every site when the run is over, then stops listening.
  */
@@ -81,10 +83,11 @@ export async function coordinate(o: CoordinateOptions): Promise<TrainSummary> {
   try {
     o.onListening?.(server.port);
     const grid = new NetworkGrid(coordinator, o.rejoinWaitMs);
+    const startClients = Math.max(o.minClients, o.startClients ?? 0);
     o.log(
-      `waiting up to ${o.joinTimeoutMs / 1000} s for ${o.minClients} of ${o.kit.config.sites.length} sites (${o.kit.config.sites.join(', ')})`,
+      `waiting up to ${o.joinTimeoutMs / 1000} s for ${startClients} of ${o.kit.config.sites.length} sites (${o.kit.config.sites.join(', ')})`,
     );
-    await grid.waitForSites(o.minClients, o.joinTimeoutMs, (c) => o.log(`connected: ${c.join(', ') || 'none'}`));
+    await grid.waitForSites(startClients, o.joinTimeoutMs, (c) => o.log(`connected: ${c.join(', ') || 'none'}`));
     const shape = coordinator.data()!;
     const config = o.configFor({
       task: shape.task as Task,

@@ -22,6 +22,9 @@ test('a client killed mid-round: the round completes with the others, and the cl
     '3',
     '--min-clients',
     '2',
+    // All three present from round 1: tiny rounds would otherwise finish before a slow-starting site joins.
+    '--start-clients',
+    '3',
     '--round-timeout',
     '30',
     '--rejoin-wait',
@@ -51,7 +54,18 @@ test('a client killed mid-round: the round completes with the others, and the cl
 test("a straggler's late update is refused, not averaged into the wrong round", async () => {
   const { root, data, kits } = await tinyDeployment();
   const out = path.join(root, 'serve');
-  const { proc, port } = await serve(kits, out, ['--strategy', 'fedavg', '--rounds', '2', '--min-clients', '2', '--round-timeout', '5']);
+  const { proc, port } = await serve(kits, out, [
+    '--strategy',
+    'fedavg',
+    '--rounds',
+    '2',
+    '--min-clients',
+    '2',
+    '--start-clients',
+    '3',
+    '--round-timeout',
+    '5',
+  ]);
   const honest = SITES.slice(0, 2).map((s) => join(kits, data, s, port));
   const slow = join(kits, data, SITES[2]!, port, ['--reply-delay', '7000']);
   await proc.waitFor(/refused hospital2: reply .* late: its round-trip deadline \(5 s\) had passed/, 90_000);
