@@ -1,4 +1,4 @@
-import { nominalPeak, readCpuInfo, type NominalPeak } from '../engine/cpu_info.js';
+import { nominalPeak, readCpuInfo, simdFlags, type NominalPeak } from '../engine/cpu_info.js';
 import { kernelChoiceFromEnv, loadNativeKernels } from '../engine/native_addon.js';
 
 /** The physical limit the bench's GFLOP/s are read against. */
@@ -17,7 +17,7 @@ export function measurePeak(): PeakInfo {
   const { addon } = loadNativeKernels(kernelChoiceFromEnv());
   const isa = addon?.describe().isa ?? 'wasm-simd128';
   return {
-    cpu: `${cpu.model}, ${cpu.cores} cores, ${[...cpu.flags].filter((f) => /^(avx2|fma|avx512f)$/.test(f)).join(' ') || 'no AVX2'}`,
+    cpu: `${cpu.model}, ${cpu.cores} cores, ${simdFlags(cpu)}`,
     isa,
     nominal: nominalPeak(cpu, isa),
     ...(addon !== undefined ? { measuredGflopsPerCore: addon.fmaPeak(0.5) } : {}),

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { defaultThreads, initBackend } from '../engine/node_backend.js';
 import type { BackendChoice } from '../engine/backend.js';
-import { readCpuInfo } from '../engine/cpu_info.js';
-import { kernelChoiceFromEnv, loadNativeKernels } from '../engine/native_addon.js';
+import { readCpuInfo, simdFlags } from '../engine/cpu_info.js';
 import { kernelThreads } from '../engine/heap_kernels.js';
 import { addBackendOption } from './options.js';
 
@@ -15,11 +14,10 @@ export function registerInfo(program: Command): void {
     const threads = opts.threads ?? defaultThreads();
     const info = await initBackend(opts.backend, { threads });
     const cpu = readCpuInfo();
-    const simd = ['avx2', 'fma', 'avx512f'].filter((f) => cpu.flags.has(f)).join(' ') || 'no AVX2/FMA';
-    const kernels = info.name === 'wasm' ? loadNativeKernels(kernelChoiceFromEnv()).reason : 'none (the backend runs its own kernels)';
+    const kernels = info.heapKernels ?? 'none (the backend runs its own kernels)';
     process.stdout.write(
       [
-        `cpu: ${cpu.model} (${cpu.cores} cores, ${simd})`,
+        `cpu: ${cpu.model} (${cpu.cores} cores, ${simdFlags(cpu)})`,
         `backend: ${info.name} (${info.detail}); tfjs-core ${tf.version_core}`,
         `heap kernels: ${kernels}`,
         `threads per client: ${kernelThreads()} (--threads sets it for the native kernels; HARMOFL_KERNELS=auto|native|wasm chooses the kernels)`,

@@ -13,6 +13,8 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'tenso
 export interface BackendInfo {
   name: string;
   detail: string;
+  /** With the wasm backend: which heap kernels run and why. */
+  heapKernels?: string;
 }
 
 /** What the portable engine needs from its platform. */
@@ -33,6 +35,7 @@ const KERNELS = 'harmofl kernels for convolutions, their gradients, BatchNorm, p
 export async function initEngine(choice: BackendChoice = 'auto', options: EngineOptions = {}): Promise<BackendInfo> {
   let name: string;
   let detail: string;
+  let heapKernels: string | undefined;
   if ((choice === 'auto' || choice === 'tensorflow') && options.nativePackage !== undefined) {
     name = 'tensorflow';
     detail = `native TensorFlow via ${options.nativePackage}`;
@@ -52,14 +55,15 @@ export async function initEngine(choice: BackendChoice = 'auto', options: Engine
     await import('@tensorflow/tfjs-backend-wasm');
     provideNativeKernels(options.heapKernels?.addon);
     setKernelThreads(options.threads ?? 1);
-    const native = options.heapKernels?.addon !== undefined;
-    detail = native
-      ? `tfjs-wasm with ${KERNELS}: ${options.heapKernels!.reason}, ${kernelThreads()} thread(s) per call`
-      : `WebAssembly SIMD: ${KERNELS}, 1 thread${options.heapKernels !== undefined ? ` (${options.heapKernels.reason})` : ''}`;
+    heapKernels = options.heapKernels?.reason ?? 'WebAssembly SIMD kernels';
+    detail =
+      options.heapKernels?.addon !== undefined
+        ? `tfjs-wasm with ${KERNELS}: ${heapKernels}, ${kernelThreads()} thread(s) per call`
+        : `WebAssembly SIMD: ${KERNELS}, 1 thread${options.heapKernels !== undefined ? ` (${heapKernels})` : ''}`;
   }
   if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
   registerTrainingKernels(name);
   if (!(await tf.setBackend(name))) throw new Error(`backend ${name} failed to initialise`);
   await tf.ready();
-  return { name, detail };
+  return { name, detail, ...(heapKernels !== undefined ? { heapKernels } : {}) };
 }

@@ -35,6 +35,11 @@ export function readCpuInfo(): CpuInfo {
   };
 }
 
+/** The vector extensions that decide which kernels can run: `avx2 fma avx512f`, those present. */
+export function simdFlags(cpu: CpuInfo): string {
+  return ['avx2', 'fma', 'avx512f'].filter((f) => cpu.flags.has(f)).join(' ') || 'no AVX2/FMA';
+}
+
 /** Single-precision FLOPs per cycle per core a kernel set can reach at best, and why. */
 export interface NominalPeak {
   flopsPerCycle: number;

@@ -139,7 +139,8 @@ const KERNEL_NAMES: ReadonlyArray<keyof HeapKernels> = [
 
 let native: NativeKernelAddon | undefined;
 let threads = 1;
-const bound = new WeakMap<WebAssembly.Memory, HeapKernels>();
+// Per heap, each kernel set bound once (and wrapped for profiling), so a kernel call allocates nothing.
+const bound = { native: new WeakMap<WebAssembly.Memory, HeapKernels>(), wasm: new WeakMap<WebAssembly.Memory, HeapKernels>() };
 
 /** The convolution kernels, with the multiply-adds of the direct convolution each call stands for (Winograd does fewer). */
 const CONV_FLOPS = {
@@ -197,11 +198,6 @@ export function provideNativeKernels(addon: NativeKernelAddon | undefined): void
   native = addon;
 }
 
-/** Whether the native kernels run. */
-export function usingNativeKernels(): boolean {
-  return native !== undefined;
-}
-
 /** Threads each native kernel call splits its work across (the wasm kernels run on the calling thread alone). */
 export function setKernelThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`kernel threads must be an integer from 1 to 256, got ${n}`);
@@ -213,23 +209,27 @@ export function kernelThreads(): number {
   return native === undefined ? 1 : threads;
 }
 
+/** The native kernels on `memory`: each call passes the heap's current ArrayBuffer (growing the heap replaces it) and the thread count. */
+function bindNative(addon: NativeKernelAddon, memory: WebAssembly.Memory): HeapKernels {
+  const table: Record<string, (...args: unknown[]) => void> = {};
+  for (const name of KERNEL_NAMES) {
+    const fn = addon[name] as (heap: ArrayBuffer, threads: number, ...args: unknown[]) => void;
+    table[name] = (...args: unknown[]) => fn(memory.buffer, threads, ...args);
+  }
+  return table as unknown as HeapKernels;
+}
+
 /** The heap kernels for `backend`'s heap: native where provided, else our WebAssembly SIMD module. */
 export function heapKernels(backend: HeapBackend): HeapKernels {
-  const addon = native;
-  if (addon === undefined) return profile === undefined ? simdKernels(backend) : profiled(simdKernels(backend));
   const memory = backend.wasm.asm?.memory;
   if (memory === undefined)
     throw new Error('the wasm backend does not expose its memory (wasm.asm.memory); this tfjs-backend-wasm version is not supported');
-  let kernels = bound.get(memory);
+  const addon = native;
+  const cache = addon === undefined ? bound.wasm : bound.native;
+  let kernels = cache.get(memory);
   if (kernels === undefined) {
-    const table: Record<string, (...args: never[]) => void> = {};
-    // memory.buffer is read at each call: growing the heap replaces the ArrayBuffer.
-    for (const name of KERNEL_NAMES) {
-      const fn = addon[name] as (heap: ArrayBuffer, threads: number, ...args: unknown[]) => void;
-      table[name] = (...args: unknown[]) => fn(memory.buffer, threads, ...args);
-    }
-    kernels = profiled(table as unknown as HeapKernels);
-    bound.set(memory, kernels);
+    kernels = profiled(addon === undefined ? simdKernels(backend) : bindNative(addon, memory));
+    cache.set(memory, kernels);
   }
   return kernels;
 }
