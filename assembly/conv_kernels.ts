@@ -10,6 +10,8 @@
 // This file is the module's entry: the pooling gradients live beside it and are exported here.
 
 export { avgPoolGradTiled, maxPoolGrad } from './pool_kernels';
+export { padPlane } from './pad_kernels';
+export { elementwise, transposeTiles } from './layout_kernels';
 
 /**
  * Element offset (in pixels) of window q's first pixel: windows are counted over images of

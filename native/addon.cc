@@ -4,6 +4,7 @@
 // so a host bug throws a RangeError instead of writing outside the wasm memory.
 #include <node_api.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -206,6 +207,54 @@ napi_value CopyRuns(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value PadPlane(napi_env env, napi_callback_info info) {
+  Args a(env, info, 11);
+  const int n = a.i32(2), h = a.i32(3), w = a.i32(4), c = a.i32(5), hp = a.i32(6), wp = a.i32(7), cp = a.i32(8), top = a.i32(9),
+            left = a.i32(10);
+  const float* src = a.ptr<float>(0, F * n * h * w * c);
+  float* dst = a.ptr<float>(1, F * n * hp * wp * cp);
+  if (cp < c) {
+    napi_throw_range_error(env, nullptr, "harmofl native kernel: padPlane needs cp >= c");
+    return nullptr;
+  }
+  if (a.ready()) table->padPlane(src, dst, n, h, w, c, hp, wp, cp, top, left, a.threads());
+  return nullptr;
+}
+
+napi_value Elementwise(napi_env env, napi_callback_info info) {
+  Args a(env, info, 6);
+  const int op = a.i32(0);
+  const double count = a.num(4), bCount = a.num(5);
+  const bool relu = op == 3;
+  if (op < 0 || op > 3 || count < 0 || bCount < 1 || std::fmod(count, bCount) != 0) {
+    napi_throw_range_error(env, nullptr, "harmofl native kernel: elementwise needs op 0..3 and bCount dividing count");
+    return nullptr;
+  }
+  const float* x = a.ptr<float>(1, F * count);
+  const float* z = a.ptr<float>(2, relu ? 0 : F * bCount);
+  float* out = a.ptr<float>(3, F * count);
+  if (a.ready() && count > 0) table->elementwise(op, x, z, out, static_cast<long>(count), static_cast<long>(bCount), a.threads());
+  return nullptr;
+}
+
+napi_value TransposeTiles(napi_env env, napi_callback_info info) {
+  Args a(env, info, 9);
+  const int batches = a.i32(2), rows = a.i32(3), cols = a.i32(4);
+  const double srcBatch = a.num(5), srcRow = a.num(6), dstBatch = a.num(7), dstRow = a.num(8);
+  if (batches < 0 || rows < 0 || cols < 0 || srcBatch < 0 || srcRow < 0 || dstBatch < 0 || dstRow < 0) {
+    napi_throw_range_error(env, nullptr, "harmofl native kernel: transposeTiles needs non-negative extents");
+    return nullptr;
+  }
+  const bool any = batches > 0 && rows > 0 && cols > 0;
+  // The last element each side touches, plus one.
+  const float* src = a.ptr<float>(0, any ? F * ((batches - 1) * srcBatch + (rows - 1) * srcRow + cols) : 0);
+  float* dst = a.ptr<float>(1, any ? F * ((batches - 1) * dstBatch + (cols - 1) * dstRow + rows) : 0);
+  if (a.ready() && any)
+    table->transposeTiles(src, dst, batches, rows, cols, static_cast<long>(srcBatch), static_cast<long>(srcRow),
+                          static_cast<long>(dstBatch), static_cast<long>(dstRow), a.threads());
+  return nullptr;
+}
+
 /** fmaPeak(seconds): GFLOP/s of register-only fused multiply-adds on one thread (the bench's measured peak). */
 napi_value FmaPeak(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -245,6 +294,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPoolGradTiled", nullptr, AvgPoolGradTiled, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copyRuns", nullptr, CopyRuns, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"padPlane", nullptr, PadPlane, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"elementwise", nullptr, Elementwise, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"transposeTiles", nullptr, TransposeTiles, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fmaPeak", nullptr, FmaPeak, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   // Without a table only describe() is offered: the loader reads why and stays on wasm.

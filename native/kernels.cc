@@ -450,48 +450,64 @@ inline void packDy(float* dst, int co, long steps, long s0, long s1, Get get) {
   }
 }
 
+/**
+ * The filter gradients' work items are (channel group, position) pairs, channel group major (a
+ * position is a tap, or one of the 16 Winograd points). Items [i0, i1) read channels [c0, c1) and
+ * positions [p0, p1).
+ */
+inline void itemRange(long i0, long i1, int positions, int ci, int& c0, int& c1, int& p0, int& p1) {
+  const int g0 = static_cast<int>(i0 / positions), g1 = static_cast<int>((i1 - 1) / positions);
+  c0 = g0 * 4 * FC;
+  c1 = std::min(ci, (g1 + 1) * 4 * FC);
+  p0 = g0 == g1 ? static_cast<int>(i0 % positions) : 0;
+  p1 = g0 == g1 ? static_cast<int>((i1 - 1) % positions) + 1 : positions;
+}
+
+/**
+ * The filter gradients split by outputs: each thread owns a range of items, packs dy and its own
+ * channels of x into its own scratch, and accumulates its items over every
+ * block with no barrier (each output sums the blocks in one order for any thread count).
+ */
 void filterGrad(const float* x, const float* dy, float* out, int n, int hp, int wp, int ci, int oh, int ow, int co, int kh, int kw,
                 int sh, int sw, int threads) {
   const int taps = kh * kw;
   const long rows = static_cast<long>(n) * oh;
   const int rowBlock = std::max(1, kGradBlockPixels / ow);
   const size_t panelRow = static_cast<size_t>(wp) * 4;
-  float* scratch = localScratch(static_cast<size_t>(rowBlock) * (static_cast<size_t>(ow) * co + kh * panelRow * (ci / 4)), 0);
   const int groups = (ci + 4 * FC - 1) / (4 * FC);
-  localPool().run(threadsFor(double(rows) * ow * taps * ci * co, threads), [&](int tid, int nt, Barrier& barrier) {
-    long z0, z1;
-    share(static_cast<long>(taps) * ci, tid, nt, z0, z1);
-    std::memset(out + z0 * co, 0, (z1 - z0) * co * sizeof(float));
+  localPool().run(threadsFor(double(rows) * ow * taps * ci * co, threads), [&](int tid, int nt, Barrier&) {
+    long i0, i1;
+    share(static_cast<long>(taps) * groups, tid, nt, i0, i1);
+    if (i0 >= i1) return;
+    int c0, c1, p0, p1;
+    itemRange(i0, i1, taps, ci, c0, c1, p0, p1);
+    for (long item = i0; item < i1; item++) {
+      const int t = static_cast<int>(item % taps), c = static_cast<int>(item / taps) * 4 * FC;
+      std::memset(out + (static_cast<size_t>(t) * ci + c) * co, 0, std::min(4 * FC, ci - c) * co * sizeof(float));
+    }
+    float* dyPanel = localScratch(static_cast<size_t>(rowBlock) * (static_cast<size_t>(ow) * co + kh * panelRow * (ci / 4)), 1);
     for (long r0 = 0; r0 < rows; r0 += rowBlock) {
       const long count = std::min<long>(rowBlock, rows - r0);
       const long pixels = count * ow;
-      float* dyPanel = scratch;
       float* xPanel = dyPanel + pixels * co;
       const size_t panelFloats = count * kh * panelRow;
-      long s0, s1;
-      share(pixels, tid, nt, s0, s1);
-      packDy(dyPanel, co, pixels, s0, s1, [&](long p, int o, int pw, float* dst) {
+      packDy(dyPanel, co, pixels, 0, pixels, [&](long p, int o, int pw, float* dst) {
         std::memcpy(dst, dy + (r0 * ow + p) * co + o, pw * sizeof(float));
       });
-      share(count * kh, tid, nt, s0, s1);
-      for (long rt = s0; rt < s1; rt++) {
+      for (long rt = 0; rt < count * kh; rt++) {
         const long r = rt / kh, th = rt % kh;
         const long img = (r0 + r) / oh, row = (r0 + r) % oh;
         const float* src = x + ((img * hp + row * sh + th) * wp) * ci;
         float* dst = xPanel + rt * panelRow;
-        for (int c = 0; c < ci; c += 4)
+        for (int c = c0; c < c1; c += 4)
           for (int j = 0; j < wp; j++) std::memcpy(dst + (c >> 2) * panelFloats + j * 4, src + static_cast<size_t>(j) * ci + c, 16);
       }
-      barrier.wait();
-      long i0, i1;
-      share(static_cast<long>(taps) * groups, tid, nt, i0, i1);
       for (long item = i0; item < i1; item++) {
-        const int t = static_cast<int>(item / groups), c = static_cast<int>(item % groups) * 4 * FC;
+        const int t = static_cast<int>(item % taps), c = static_cast<int>(item / taps) * 4 * FC;
         const int th = t / kw, tw = t % kw;
         filterTiles(std::min(4 * FC, ci - c), xPanel + th * panelRow + tw * 4 + (c >> 2) * panelFloats, panelFloats, dyPanel, pixels,
                     out + (static_cast<size_t>(t) * ci + c) * co, co, count, ow, kh * panelRow, static_cast<size_t>(sw) * 4);
       }
-      barrier.wait();
     }
   });
 }
@@ -503,65 +519,69 @@ void winogradFilterGrad(const float* x, const float* dy, float* out, int n, int 
   const size_t mStride = static_cast<size_t>(ci) * co;
   const size_t vStride = static_cast<size_t>(kWinoGradBlock) * ci;
   const size_t wStride = static_cast<size_t>(kWinoGradBlock) * co;
-  // M[k][c][o] accumulated over all tiles, then V[k][c / 4][tile][4] and W[k][o panel][tile][width].
-  float* m = localScratch(16 * (mStride + vStride + wStride), 0);
-  float* v = m + 16 * mStride;
-  float* wt = v + 16 * vStride;
+  // M[k][c][o] accumulated over all tiles (shared); per thread V[k][c / 4][tile][4] and W[k][o panel][tile][width].
+  float* m = localScratch(16 * mStride, 0);
   const size_t xRow = static_cast<size_t>(wp) * ci;
   const int groups = (ci + 4 * FC - 1) / (4 * FC);
   const size_t panel4 = static_cast<size_t>(kWinoGradBlock) * 4;
+  // As filterGrad: each thread owns (position, channel group) items, transforms what they read and
+  // accumulates them with no barrier until the output transform, which reads every position.
   localPool().run(threadsFor(double(tiles) * 16 * ci * co, threads), [&](int tid, int nt, Barrier& barrier) {
-    long z0, z1;
-    share(16, tid, nt, z0, z1);
-    std::memset(m + z0 * mStride, 0, (z1 - z0) * mStride * sizeof(float));
-    for (long q0 = 0; q0 < tiles; q0 += kWinoGradBlock) {
-      const long count = std::min<long>(kWinoGradBlock, tiles - q0);
-      long t0, t1;
-      share(count, tid, nt, t0, t1);
-      for (long t = t0; t < t1; t++) {
-        const float* p = x + windowStart(q0 + t, tilesY, tilesX, hp, wp, 2, 2) * ci;
-        // V[k][c / 4][tile][4]: eight channels are two 4-channel panels.
-        int c = 0;
-        for (; c + 8 <= ci; c += 8) {
-          F8 d[16];
-          inputTransform(p + c, ci, xRow, true, d);
-          float* at = v + (c >> 2) * panel4 + t * 4;
-          for (int kk = 0; kk < 16; kk++) {
-            std::memcpy(at + kk * vStride, &d[kk], 16);
-            std::memcpy(at + kk * vStride + panel4, reinterpret_cast<const float*>(&d[kk]) + 4, 16);
+    long i0, i1;
+    share(16L * groups, tid, nt, i0, i1);
+    if (i0 < i1) {
+      int c0, c1, k0, k1;
+      itemRange(i0, i1, 16, ci, c0, c1, k0, k1);
+      for (long item = i0; item < i1; item++) {
+        const int kk = static_cast<int>(item % 16), c = static_cast<int>(item / 16) * 4 * FC;
+        std::memset(m + kk * mStride + static_cast<size_t>(c) * co, 0, std::min(4 * FC, ci - c) * co * sizeof(float));
+      }
+      float* v = localScratch(16 * (vStride + wStride), 1);
+      float* wt = v + 16 * vStride;
+      for (long q0 = 0; q0 < tiles; q0 += kWinoGradBlock) {
+        const long count = std::min<long>(kWinoGradBlock, tiles - q0);
+        for (long t = 0; t < count; t++) {
+          const float* p = x + windowStart(q0 + t, tilesY, tilesX, hp, wp, 2, 2) * ci;
+          // V[k][c / 4][tile][4]: eight channels are two 4-channel panels.
+          int c = c0;
+          for (; c + 8 <= c1; c += 8) {
+            F8 d[16];
+            inputTransform(p + c, ci, xRow, true, d);
+            float* at = v + (c >> 2) * panel4 + t * 4;
+            for (int kk = k0; kk < k1; kk++) {
+              std::memcpy(at + kk * vStride, &d[kk], 16);
+              std::memcpy(at + kk * vStride + panel4, reinterpret_cast<const float*>(&d[kk]) + 4, 16);
+            }
+          }
+          for (; c < c1; c++) {
+            float d[16];
+            inputTransform(p + c, ci, xRow, true, d);
+            for (int kk = k0; kk < k1; kk++) v[kk * vStride + (c >> 2) * panel4 + t * 4 + (c & 3)] = d[kk];
+          }
+          const long q = q0 + t;
+          const long rem = q % (static_cast<long>(tilesY) * tilesX);
+          const long ty = rem / tilesX, tx = rem - ty * tilesX;
+          const bool right = 2 * tx + 1 < ow, below = 2 * ty + 1 < oh;
+          const float* d00 = dy + windowStart(q, tilesY, tilesX, oh, ow, 2, 2) * co;
+          const float* d10 = d00 + static_cast<size_t>(ow) * co;
+          // co is a multiple of 8 (the host pads it); a pixel outside the output reads as zero.
+          const F8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
+          for (int o = 0; o < co; o += 8) {
+            const int p0 = o & ~15;
+            const int pw = panelWidth(p0, co);
+            const F8 a0 = ld<F8>(d00 + o), a1 = right ? ld<F8>(d00 + co + o) : zero;
+            const F8 b0 = below ? ld<F8>(d10 + o) : zero, b1 = below && right ? ld<F8>(d10 + co + o) : zero;
+            gradTransform(a0, a1, b0, b1, wt + static_cast<size_t>(p0) * kWinoGradBlock + t * pw + (o - p0), wStride);
           }
         }
-        for (; c < ci; c++) {
-          float d[16];
-          inputTransform(p + c, ci, xRow, true, d);
-          for (int kk = 0; kk < 16; kk++) v[kk * vStride + (c >> 2) * panel4 + t * 4 + (c & 3)] = d[kk];
-        }
-        const long q = q0 + t;
-        const long rem = q % (static_cast<long>(tilesY) * tilesX);
-        const long ty = rem / tilesX, tx = rem - ty * tilesX;
-        const bool right = 2 * tx + 1 < ow, below = 2 * ty + 1 < oh;
-        const float* d00 = dy + windowStart(q, tilesY, tilesX, oh, ow, 2, 2) * co;
-        const float* d10 = d00 + static_cast<size_t>(ow) * co;
-        // co is a multiple of 8 (the host pads it); a pixel outside the output reads as zero.
-        const F8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (int o = 0; o < co; o += 8) {
-          const int p0 = o & ~15;
-          const int pw = panelWidth(p0, co);
-          const F8 a0 = ld<F8>(d00 + o), a1 = right ? ld<F8>(d00 + co + o) : zero;
-          const F8 b0 = below ? ld<F8>(d10 + o) : zero, b1 = below && right ? ld<F8>(d10 + co + o) : zero;
-          gradTransform(a0, a1, b0, b1, wt + static_cast<size_t>(p0) * kWinoGradBlock + t * pw + (o - p0), wStride);
+        for (long item = i0; item < i1; item++) {
+          const int kk = static_cast<int>(item % 16), c = static_cast<int>(item / 16) * 4 * FC;
+          filterTiles(std::min(4 * FC, ci - c), v + kk * vStride + (c >> 2) * panel4, panel4, wt + kk * wStride, kWinoGradBlock,
+                      m + kk * mStride + static_cast<size_t>(c) * co, co, 1, count, 0, 4);
         }
       }
-      barrier.wait();
-      long i0, i1;
-      share(16L * groups, tid, nt, i0, i1);
-      for (long item = i0; item < i1; item++) {
-        const int kk = static_cast<int>(item / groups), c = static_cast<int>(item % groups) * 4 * FC;
-        filterTiles(std::min(4 * FC, ci - c), v + kk * vStride + (c >> 2) * panel4, panel4, wt + kk * wStride, kWinoGradBlock,
-                    m + kk * mStride + static_cast<size_t>(c) * co, co, 1, count, 0, 4);
-      }
-      barrier.wait();
     }
+    barrier.wait();
     // dW = A^T M A per (c, o), A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1].
     long e0, e1;
     share(static_cast<long>(mStride) / 8, tid, nt, e0, e1);
@@ -726,6 +746,95 @@ void copyRuns(const uint8_t* src, size_t srcStride, uint8_t* dst, size_t dstStri
   });
 }
 
+void padPlane(const float* src, float* dst, int n, int h, int w, int c, int hp, int wp, int cp, int top, int left, int threads) {
+  const long rows = static_cast<long>(n) * hp;
+  const size_t rowFloats = static_cast<size_t>(wp) * cp;
+  // Destination columns that come from the source.
+  const int j0 = std::max(0, left), j1 = std::min(wp, w + left);
+  localPool().run(threadsFor(double(rows) * rowFloats, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
+    long r0, r1;
+    share(rows, tid, nt, r0, r1);
+    for (long r = r0; r < r1; r++) {
+      float* d = dst + r * rowFloats;
+      const long img = r / hp;
+      const long i = r - img * hp - top;
+      if (i < 0 || i >= h || j0 >= j1) {
+        std::memset(d, 0, rowFloats * sizeof(float));
+        continue;
+      }
+      std::memset(d, 0, static_cast<size_t>(j0) * cp * sizeof(float));
+      const float* s = src + ((img * h + i) * w + (j0 - left)) * static_cast<long>(c);
+      if (cp == c)
+        std::memcpy(d + static_cast<size_t>(j0) * cp, s, static_cast<size_t>(j1 - j0) * c * sizeof(float));
+      else
+        for (int j = j0; j < j1; j++, s += c) {
+          std::memcpy(d + static_cast<size_t>(j) * cp, s, c * sizeof(float));
+          std::memset(d + static_cast<size_t>(j) * cp + c, 0, (cp - c) * sizeof(float));
+        }
+      std::memset(d + static_cast<size_t>(j1) * cp, 0, static_cast<size_t>(wp - j1) * cp * sizeof(float));
+    }
+  });
+}
+
+/** out[e] = a[e] op b[e % bCount] over [e0, e1), in runs that stay inside one repetition of b. */
+template <int Op>
+inline void elementwiseRuns(const float* a, const float* b, float* out, long e0, long e1, long bCount) {
+  if (bCount == 1) {
+    // A scalar: one run (a run per element would cost a division each).
+    const float z = *b;
+    for (long i = e0; i < e1; i++) out[i] = Op == 0 ? a[i] + z : Op == 1 ? a[i] - z : a[i] * z;
+    return;
+  }
+  for (long e = e0; e < e1;) {
+    const long j = e % bCount, len = std::min(e1 - e, bCount - j);
+    const float* x = a + e;
+    const float* z = b + j;
+    float* y = out + e;
+    // Plain loops: the compiler vectorizes them for the build's instruction set.
+    for (long i = 0; i < len; i++)
+      y[i] = Op == 0 ? x[i] + z[i] : Op == 1 ? x[i] - z[i] : Op == 2 ? x[i] * z[i] : (x[i] <= 0.0f ? 0.0f : x[i]);
+    e += len;
+  }
+}
+
+void elementwise(int op, const float* a, const float* b, float* out, long count, long bCount, int threads) {
+  localPool().run(threadsFor(double(count), threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
+    long e0, e1;
+    share(count, tid, nt, e0, e1);
+    switch (op) {
+      case 0:
+        return elementwiseRuns<0>(a, b, out, e0, e1, bCount);
+      case 1:
+        return elementwiseRuns<1>(a, b, out, e0, e1, bCount);
+      case 2:
+        return elementwiseRuns<2>(a, b, out, e0, e1, bCount);
+      default:
+        return elementwiseRuns<3>(a, a, out, e0, e1, count);
+    }
+  });
+}
+
+void transposeTiles(const float* src, float* dst, int batches, int rows, int cols, long srcBatch, long srcRow, long dstBatch,
+                    long dstRow, int threads) {
+  constexpr int T = 32;
+  const long rowTiles = (rows + T - 1) / T;
+  localPool().run(threadsFor(double(batches) * rows * cols, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
+    long t0, t1;
+    share(static_cast<long>(batches) * rowTiles, tid, nt, t0, t1);
+    for (long t = t0; t < t1; t++) {
+      const long b = t / rowTiles;
+      const int i0 = static_cast<int>(t - b * rowTiles) * T, i1 = std::min(rows, i0 + T);
+      const float* s = src + b * srcBatch;
+      float* d = dst + b * dstBatch;
+      for (int j0 = 0; j0 < cols; j0 += T) {
+        const int j1 = std::min(cols, j0 + T);
+        for (int j = j0; j < j1; j++)
+          for (int i = i0; i < i1; i++) d[j * dstRow + i] = s[i * srcRow + j];
+      }
+    }
+  });
+}
+
 /** GFLOP/s of independent fused multiply-adds on the tiles' widest registers, on this thread for about `seconds`: the practical peak. */
 double fmaPeak(double seconds) {
   using T = typename Wide::T;
@@ -756,7 +865,7 @@ double fmaPeak(double seconds) {
 const KernelTable HFL_TABLE = {
     HFL_ISA_NAME,         HFL_NS::conv,          HFL_NS::winograd,    HFL_NS::filterGrad,       HFL_NS::winogradFilterGrad,
     HFL_NS::channelSums,  HFL_NS::channelAffine, HFL_NS::maxPoolGrad, HFL_NS::avgPoolGradTiled, HFL_NS::copyRuns,
-    HFL_NS::fmaPeak,
+    HFL_NS::padPlane,     HFL_NS::elementwise,   HFL_NS::transposeTiles, HFL_NS::fmaPeak,
 };
 
 }  // namespace hfl

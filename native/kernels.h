@@ -26,6 +26,11 @@ struct KernelTable {
   void (*avgPoolGradTiled)(const float* dy, float* dx, int n, int h, int w, int c, int oh, int ow, int fh, int fw, float scale,
                            int threads);
   void (*copyRuns)(const uint8_t* src, size_t srcStride, uint8_t* dst, size_t dstStride, size_t runBytes, int rows, int threads);
+  void (*padPlane)(const float* src, float* dst, int n, int h, int w, int c, int hp, int wp, int cp, int top, int left,
+                   int threads);
+  void (*elementwise)(int op, const float* a, const float* b, float* out, long count, long bCount, int threads);
+  void (*transposeTiles)(const float* src, float* dst, int batches, int rows, int cols, long srcBatch, long srcRow, long dstBatch,
+                         long dstRow, int threads);
   double (*fmaPeak)(double seconds);
 };
 

@@ -26,6 +26,34 @@ export interface HeapKernels {
     rowBlock: number,
   ): void;
   copyRuns(src: number, srcStride: number, dst: number, dstStride: number, runBytes: number, rows: number): void;
+  /** dst (n x hp x wp x cp) = src (n x h x w x c) moved by top rows and left columns, zeros elsewhere; negative amounts crop. */
+  /** out[i] = a[i] op b[i % bCount] for i < count (op: 0 add, 1 subtract, 2 multiply, 3 ReLU of a). */
+  elementwise(op: number, a: number, b: number, out: number, count: number, bCount: number): void;
+  /** Per batch, dst[j * dstRow + i] = src[i * srcRow + j] for i < rows, j < cols (strides in floats). */
+  transposeTiles(
+    src: number,
+    dst: number,
+    batches: number,
+    rows: number,
+    cols: number,
+    srcBatch: number,
+    srcRow: number,
+    dstBatch: number,
+    dstRow: number,
+  ): void;
+  padPlane(
+    src: number,
+    dst: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    hp: number,
+    wp: number,
+    cp: number,
+    top: number,
+    left: number,
+  ): void;
   maxPoolGrad(
     x: number,
     dy: number,
@@ -135,6 +163,9 @@ const KERNEL_NAMES: ReadonlyArray<keyof HeapKernels> = [
   'maxPoolGrad',
   'avgPoolGradTiled',
   'copyRuns',
+  'padPlane',
+  'elementwise',
+  'transposeTiles',
 ];
 
 let native: NativeKernelAddon | undefined;

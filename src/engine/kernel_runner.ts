@@ -27,23 +27,18 @@ export class KernelRunner {
     return this.run('Reshape', { x }, { shape });
   }
 
+  /** A reshape where `perm` only moves size-1 axes (no data moves), else a Transpose. */
   transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    const moved = perm.filter((a) => x.shape[a] !== 1);
+    const shape = perm.map((a) => x.shape[a]!);
+    if (moved.every((a, i) => i === 0 || a > moved[i - 1]!)) return this.reshape(x, shape);
     return this.run('Transpose', { x }, { perm });
   }
 
-  /** Zero padding; negative amounts crop. */
-  padOrCrop(x: TensorInfo, amounts: Array<[number, number]>): TensorInfo {
-    let out = x;
-    if (amounts.some(([a, b]) => a > 0 || b > 0)) {
-      const paddings = amounts.map(([a, b]) => [Math.max(a, 0), Math.max(b, 0)]);
-      out = this.run('PadV2', { x: out }, { paddings, constantValue: 0 });
-    }
-    if (amounts.some(([a, b]) => a < 0 || b < 0)) {
-      const begin = amounts.map(([a]) => Math.max(-a, 0));
-      const size = out.shape.map((d, i) => d - begin[i]! - Math.max(-amounts[i]![1], 0));
-      out = this.run('Slice', { x: out }, { begin, size });
-    }
-    return out;
+  /** Tracks a tensor made outside `run` as an intermediate. */
+  track(info: TensorInfo): TensorInfo {
+    this.made.push(info);
+    return info;
   }
 
   /** Stride-1 NHWC convolution on the backend's native Conv2D. */

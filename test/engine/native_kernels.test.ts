@@ -36,7 +36,13 @@ test('a native kernel given a tensor past the heap throws a RangeError instead o
   assert.throws(() => addon!.channelSums(heap, 1, 0, 0, 100, 8, 0, false), RangeError);
   assert.throws(() => addon!.copyRuns(heap, 1, 0, 16, 512, 16, 16, 64), RangeError);
   assert.throws(() => addon!.channelSums(heap, 0, 0, 0, 1, 8, 0, false), /threads must be 1\.\.256/);
+  assert.throws(() => addon!.padPlane(heap, 1, 0, 512, 1, 8, 8, 2, 10, 10, 2, 1, 1), RangeError);
+  assert.throws(() => addon!.padPlane(heap, 1, 0, 512, 1, 2, 2, 8, 2, 2, 4, 0, 0), /cp >= c/);
+  assert.throws(() => addon!.elementwise(heap, 1, 0, 0, 512, 0, 320, 8), RangeError);
+  assert.throws(() => addon!.elementwise(heap, 1, 0, 0, 512, 0, 20, 3), /bCount dividing count/);
+  assert.throws(() => addon!.transposeTiles(heap, 1, 0, 520, 2, 8, 8, 64, 8, 64, 8), RangeError);
   addon!.copyRuns(heap, 2, 0, 16, 512, 16, 16, 32);
+  addon!.padPlane(heap, 2, 0, 512, 1, 4, 4, 4, 5, 5, 4, 1, 1);
 });
 
 /** Outputs and gradients of the kernels that split work across threads, on one set of inputs. */
@@ -54,6 +60,7 @@ function kernelOutputs(): Float32Array[] {
       const f = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same');
       outs.push(f(x, w), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(f(a, b))))([x, w]));
     }
+    outs.push(tf.sum(x, [0, 1, 2]), tf.relu(x), tf.sub(x, tf.range(0, 32, 1, 'float32')), tf.transpose(x, [0, 2, 1, 3]));
     // BatchNorm with the ReLU folded into its backward, and both pooling gradients.
     outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(bnRelu(a as tf.Tensor4D))))([x]));
     outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'))))([x]));

@@ -6,6 +6,8 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { KernelRunner, nhwcConvInfo } from '../kernel_runner.js';
+import type { HeapBackend } from './heap_backend.js';
+import { padPlane } from './padded_input.js';
 
 /**
  * Input gradient of an NHWC convolution (also the forward pass of a transposed convolution) on
@@ -54,14 +56,17 @@ function conv2dBackpropInputViaConv(backendName: string): KernelFunc {
       }
       // Pad so a valid convolution yields exactly the input size; a negative amount only crops
       // trailing zeros of the dilation.
-      const top = kh - 1 - padInfo.top;
-      const left = kw - 1 - padInfo.left;
-      const dp = r.padOrCrop(d, [
-        [0, 0],
-        [top, inHeight + kh - 1 - top - d.shape[1]!],
-        [left, inWidth + kw - 1 - left - d.shape[2]!],
-        [0, 0],
-      ]);
+      const dp = r.track(
+        padPlane(
+          backend as unknown as HeapBackend,
+          d,
+          inHeight + kh - 1,
+          inWidth + kw - 1,
+          outChannels,
+          kh - 1 - padInfo.top,
+          kw - 1 - padInfo.left,
+        ),
+      );
       const flipped = r.transpose(r.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
       out = r.conv(dp, flipped);
     }

@@ -1,11 +1,23 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { heapPointer, heapScratch } from '../simd_module.js';
-import { copyRuns, type HeapBackend } from './heap_backend.js';
+import { heapPointer } from '../simd_module.js';
+import { heapKernels } from '../heap_kernels.js';
+import type { HeapBackend } from './heap_backend.js';
 
 /** Where a SIMD kernel reads its input: a heap byte offset, and the scratch tensor to free if one was made. */
 export interface PaddedInput {
   ptr: number;
   scratch?: TensorInfo;
+}
+
+/**
+ * x (NHWC) moved down `top` rows and right `left` columns into a new n x hp x wp x ci tensor, zeros
+ * around it and past x's channels (negative amounts crop), by one threaded pass of our kernels.
+ */
+export function padPlane(backend: HeapBackend, x: TensorInfo, hp: number, wp: number, ci: number, top: number, left: number): TensorInfo {
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const out = backend.makeOutput([n, hp, wp, ci], 'float32');
+  heapKernels(backend).padPlane(heapPointer(backend, x), heapPointer(backend, out), n, h, w, c, hp, wp, ci, top, left);
+  return out;
 }
 
 /**
@@ -21,24 +33,9 @@ export function paddedInput(
   wp: number,
   ci: number,
 ): PaddedInput {
-  const { batchSize: n, inHeight, inWidth, inChannels, padInfo } = info;
+  const { inHeight, inWidth, inChannels, padInfo } = info;
   if (padInfo.top === 0 && padInfo.left === 0 && hp === inHeight && wp === inWidth && ci === inChannels)
     return { ptr: heapPointer(backend, x) };
-  const scratch = heapScratch(backend, n * hp * wp * ci);
-  // Views after the allocation: it can grow the heap, which detaches earlier views.
-  const src = backend.typedArrayFromHeap(x);
-  const dst = backend.typedArrayFromHeap(scratch.info);
-  dst.fill(0);
-  const j0 = Math.max(0, -padInfo.left);
-  const j1 = Math.min(inWidth, wp - padInfo.left);
-  for (let b = 0; b < n; b++)
-    for (let i = 0; i < inHeight; i++) {
-      const row = i + padInfo.top;
-      if (row < 0 || row >= hp || j1 <= j0) continue;
-      const from = ((b * inHeight + i) * inWidth + j0) * inChannels;
-      const to = ((b * hp + row) * wp + j0 + padInfo.left) * ci;
-      if (ci === inChannels) dst.set(src.subarray(from, from + (j1 - j0) * ci), to);
-      else copyRuns(backend, src, from, inChannels, dst, to, ci, inChannels, j1 - j0);
-    }
-  return { ptr: scratch.ptr, scratch: scratch.info };
+  const scratch = padPlane(backend, x, hp, wp, ci, padInfo.top, padInfo.left);
+  return { ptr: heapPointer(backend, scratch), scratch };
 }

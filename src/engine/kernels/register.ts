@@ -9,11 +9,14 @@ import { maxPoolGradConfig } from './max_pool_grad.js';
 import { avgPoolGradConfig } from './avg_pool_grad.js';
 import { reverseConfig } from './reverse.js';
 import { transposeConfig } from './transpose.js';
+import { sumConfig } from './sum.js';
+import { elementwiseConfigs } from './elementwise.js';
 
 /**
  * Kernels this project supplies per backend: wasm lacks the conv filter gradient, has a forward
  * convolution slower than our SIMD one (assembly/), a slow input gradient, an Identity that copies, slice-per-row Concat and SplitV, pooling gradients
- * that re-scan windows, an element-by-element Transpose and Reverse, and no fused BatchNorm (ours:
+ * that re-scan windows, an element-by-element Transpose and Reverse, a Sum over leading axes
+ * that transposes first, single-threaded elementwise ops, and no fused BatchNorm (ours:
  * `HarmoflBatchNormForward` / `Backward`).
  */
 const KERNELS: Record<string, Array<(backend: string) => KernelConfig>> = {
@@ -30,6 +33,8 @@ const KERNELS: Record<string, Array<(backend: string) => KernelConfig>> = {
     avgPoolGradConfig,
     transposeConfig,
     reverseConfig,
+    sumConfig,
+    ...elementwiseConfigs,
   ],
 };
 

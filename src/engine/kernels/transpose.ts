@@ -1,37 +1,8 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { withStockFallback } from './stock_fallback.js';
 import { copyRuns, type HeapBackend } from './heap_backend.js';
-
-/** Side of the square tiles a 2-D transpose moves at a time (both tiles stay in L1). */
-const TILE = 32;
-
-/**
- * dst[j, i] = src[i, j] for an R x C matrix read with row stride `srcRow` and written with row
- * stride `dstRow` (elements contiguous along the other axis), tile by tile so both sides stay in
- * cache.
- */
-function transpose2d(
-  src: Float32Array,
-  srcOffset: number,
-  srcRow: number,
-  dst: Float32Array,
-  dstOffset: number,
-  dstRow: number,
-  rows: number,
-  cols: number,
-): void {
-  for (let i0 = 0; i0 < rows; i0 += TILE) {
-    const i1 = Math.min(rows, i0 + TILE);
-    for (let j0 = 0; j0 < cols; j0 += TILE) {
-      const j1 = Math.min(cols, j0 + TILE);
-      for (let j = j0; j < j1; j++) {
-        let s = srcOffset + i0 * srcRow + j;
-        let d = dstOffset + j * dstRow + i0;
-        for (let i = i0; i < i1; i++, s += srcRow) dst[d++] = src[s]!;
-      }
-    }
-  }
-}
+import { heapPointer } from '../simd_module.js';
+import { heapKernels } from '../heap_kernels.js';
 
 /** Drops size-1 axes and merges axes that stay adjacent and in order under `perm`: the same transpose on fewer axes. */
 function collapse(shape: number[], perm: number[]): { shape: number[]; perm: number[] } {
@@ -53,9 +24,10 @@ function collapse(shape: number[], perm: number[]): { shape: number[]; perm: num
 }
 
 /**
- * Transpose of float32 tensors by cache tiles. The stock wasm kernel moves one element at a time
- * through generic index arithmetic, 9-15 ns per element; the filter-gradient kernels transpose
- * whole activations, so that was a second or more of a DenseNet-121 step. After merging axes that
+ * Transpose of float32 tensors by cache tiles on our kernels (threaded where native). The stock
+ * wasm kernel moves one element at a time through generic index arithmetic, 9-15 ns per element;
+ * the filter-gradient kernels transpose whole activations, so that was a second or more of a
+ * DenseNet-121 step. After merging axes that
  * move together, the permutations these kernels use reduce to: swapping two axes ([1,0]), swapping
  * two axes under a batch ([0,2,1]), swapping two axes around a kept one ([2,1,0]), or swapping two
  * axes above contiguous runs ([1,0,2]). Anything else goes to the stock kernel.
@@ -73,17 +45,20 @@ export function transposeConfig(backendName: string): KernelConfig {
       perm.map((a) => x.shape[a]!),
       'float32',
     );
-    const src = b.typedArrayFromHeap(x);
-    const dst = b.typedArrayFromHeap(out);
     const [d0 = 1, d1 = 1, d2 = 1] = shape;
-    if (key === '' || key === '0') dst.set(src);
-    else if (key === '1,0') transpose2d(src, 0, d1, dst, 0, d0, d0, d1);
+    const [src, dst] = [heapPointer(b, x), heapPointer(b, out)];
+    const kernels = heapKernels(b);
+    if (key === '' || key === '0') b.typedArrayFromHeap(out).set(b.typedArrayFromHeap(x));
+    else if (key === '1,0') kernels.transposeTiles(src, dst, 1, d0, d1, 0, d1, 0, d0);
     // [B, R, C] -> [B, C, R]
-    else if (key === '0,2,1') for (let i = 0; i < d0; i++) transpose2d(src, i * d1 * d2, d2, dst, i * d1 * d2, d1, d1, d2);
+    else if (key === '0,2,1') kernels.transposeTiles(src, dst, d0, d1, d2, d1 * d2, d2, d1 * d2, d1);
     // [R, M, C] -> [C, M, R]: for each m, an R x C matrix with row stride M*C, written with row stride M*R.
-    else if (key === '2,1,0') for (let m = 0; m < d1; m++) transpose2d(src, m * d2, d1 * d2, dst, m * d0, d1 * d0, d0, d2);
+    else if (key === '2,1,0') kernels.transposeTiles(src, dst, d1, d0, d2, d2, d1 * d2, d0, d1 * d0);
     // [A, B, K] -> [B, A, K]: runs of K floats.
-    else for (let i = 0; i < d0; i++) copyRuns(b, src, i * d1 * d2, d2, dst, i * d2, d0 * d2, d2, d1);
+    else {
+      const [from, to] = [b.typedArrayFromHeap(x), b.typedArrayFromHeap(out)];
+      for (let i = 0; i < d0; i++) copyRuns(b, from, i * d1 * d2, d2, to, i * d2, d0 * d2, d2, d1);
+    }
     return out;
   });
 }
