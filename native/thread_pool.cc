@@ -1,12 +1,22 @@
 #include "thread_pool.h"
 
-#include <immintrin.h>
+#include <chrono>
 
 namespace hfl {
 
-// About 50-100 us of spinning: long enough to bridge the gap between two kernel calls of a
-// training step, short enough not to burn a core while the caller runs other (serial) ops.
-static constexpr int kSpins = 2000;
+// Helpers spin this long after a region before they sleep: longer than the serial gaps between
+// the kernel calls of a training step (BatchNorm glue, tfjs ops, JS), short enough that an idle
+// client does not hold its cores (OpenMP runtimes spin for 0.2 s by default).
+static constexpr auto kSpinTime = std::chrono::milliseconds(2);
+// Barrier waits inside a region are short; past this many re-reads the waiter yields its core.
+static constexpr int kSpins = 100000;
+
+/**
+ * One step of a spin-wait. No PAUSE: under KVM a vCPU that executes PAUSE in a loop is taken off
+ * its core (pause-loop exiting) and the wake-up then costs 60-160 us per parallel region; a plain
+ * compiler barrier keeps the loop re-reading the atomic.
+ */
+inline void relax() { asm volatile("" ::: "memory"); }
 
 void Barrier::wait() {
   const unsigned gen = generation_.load(std::memory_order_acquire);
@@ -17,7 +27,7 @@ void Barrier::wait() {
   }
   for (int i = 0; generation_.load(std::memory_order_acquire) == gen; i++) {
     if (i < kSpins)
-      _mm_pause();
+      relax();
     else
       std::this_thread::yield();
   }
@@ -45,10 +55,10 @@ void ThreadPool::grow(int helpers) {
 void ThreadPool::helperLoop(int index, unsigned seen) {
   for (;;) {
     unsigned gen;
-    int spins = 0;
-    while ((gen = generation_.load(std::memory_order_acquire)) == seen && spins < kSpins) {
-      _mm_pause();
-      spins++;
+    const auto until = std::chrono::steady_clock::now() + kSpinTime;
+    while ((gen = generation_.load(std::memory_order_acquire)) == seen) {
+      for (int i = 0; i < 256 && (gen = generation_.load(std::memory_order_acquire)) == seen; i++) relax();
+      if (gen != seen || std::chrono::steady_clock::now() > until) break;
     }
     if (gen == seen) {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -82,7 +92,7 @@ void ThreadPool::run(int threads, const RegionBody& body) {
   }
   wake_.notify_all();
   body(0, threads, barrier);
-  while (remaining_.load(std::memory_order_acquire) > 0) _mm_pause();
+  while (remaining_.load(std::memory_order_acquire) > 0) relax();
 }
 
 ThreadPool& localPool() {
