@@ -184,14 +184,13 @@ void conv(const float* x, const float* w, float* y, float* packed, int n, int hp
   const long pixels = static_cast<long>(n) * oh * ow;
   const size_t xRow = static_cast<size_t>(wp) * ci;
   const long blocks = (pixels + kConvBlock - 1) / kConvBlock;
+  WorkQueue queue(blocks);
   localPool().run(threadsFor(double(pixels) * k * co8, threads), [&](int tid, int nt, Barrier& barrier) {
     long r0, r1;
     share(k, tid, nt, r0, r1);
     packPanels(packed, k, co, co8, r0, r1, [&](long r, int o) { return w[r * co + o]; });
     barrier.wait();
-    long b0, b1;
-    share(blocks, tid, nt, b0, b1);
-    for (long b = b0; b < b1; b++) {
+    for (long b; queue.take(b);) {
       const long p0 = b * kConvBlock;
       const long count = std::min<long>(kConvBlock, pixels - p0);
       gemmRows(
@@ -300,6 +299,7 @@ void winograd(const float* x, const float* w, float* y, int n, int hp, int wp, i
   float* u = localScratch(16 * uStride, 0);
   const size_t tap = static_cast<size_t>(wci) * co;
   const long blocks = (tiles + kWinoBlock - 1) / kWinoBlock;
+  WorkQueue queue(blocks);
   localPool().run(threadsFor(double(tiles) * 16 * ci * co8, threads), [&](int tid, int nt, Barrier& barrier) {
     long c0, c1;
     share(ci, tid, nt, c0, c1);
@@ -336,9 +336,7 @@ void winograd(const float* x, const float* w, float* y, int n, int hp, int wp, i
     float* m = v + 16 * vStride;
     const size_t xRow = static_cast<size_t>(wp) * ci;
     const size_t yPix = yStride, yLine = static_cast<size_t>(ow) * yStride;
-    long b0, b1;
-    share(blocks, tid, nt, b0, b1);
-    for (long b = b0; b < b1; b++) {
+    for (long b; queue.take(b);) {
       const long q0 = b * kWinoBlock;
       const long count = std::min<long>(kWinoBlock, tiles - q0);
       // V[k][tile][c] = (B^T d B)[k], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].

@@ -4,17 +4,17 @@
 
 namespace hfl {
 
-// Helpers spin this long after a region before they sleep: longer than the serial gaps between
-// the kernel calls of a training step (BatchNorm glue, tfjs ops, JS), short enough that an idle
-// client does not hold its cores (OpenMP runtimes spin for 0.2 s by default).
+// Helpers spin this long after a region before they sleep: longer than the serial gaps between the
+// kernel calls of a training step (BatchNorm glue, tfjs ops, JS), short enough that an idle client
+// does not hold its cores (OpenMP runtimes spin for 0.2 s by default).
 static constexpr auto kSpinTime = std::chrono::milliseconds(2);
 // Barrier waits inside a region are short; past this many re-reads the waiter yields its core.
 static constexpr int kSpins = 100000;
 
 /**
- * One step of a spin-wait. No PAUSE: under KVM a vCPU that executes PAUSE in a loop is taken off
- * its core (pause-loop exiting) and the wake-up then costs 60-160 us per parallel region; a plain
- * compiler barrier keeps the loop re-reading the atomic.
+ * One step of a spin-wait. No PAUSE: on a KVM guest a vCPU looping on PAUSE appears to be taken
+ * off its core (pause-loop exiting), and a region after a serial gap then waited 60-270 us for its
+ * helper (README: Native kernels and threads). A compiler barrier keeps the loop re-reading.
  */
 inline void relax() { asm volatile("" ::: "memory"); }
 

@@ -53,6 +53,26 @@ class ThreadPool {
 /** The calling thread's pool. */
 ThreadPool& localPool();
 
+/**
+ * Items [0, count) handed out one at a time to whichever thread asks first: a thread on a core
+ * slowed by something else (another tenant's sibling hyperthread, an efficiency core) takes fewer,
+ * where a static share would make the whole region wait for it. Only for items whose outputs do
+ * not depend on which thread computes them.
+ */
+class WorkQueue {
+ public:
+  explicit WorkQueue(long count) : count_(count) {}
+  /** The next item, or false when none is left. */
+  bool take(long& item) {
+    item = next_.fetch_add(1, std::memory_order_relaxed);
+    return item < count_;
+  }
+
+ private:
+  const long count_;
+  std::atomic<long> next_{0};
+};
+
 /** [begin, end) of `count` items for thread `tid` of `threads`: contiguous, balanced. */
 inline void share(long count, int tid, int threads, long& begin, long& end) {
   begin = count * tid / threads;
