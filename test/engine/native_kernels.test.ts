@@ -60,7 +60,12 @@ function kernelOutputs(): Float32Array[] {
       const f = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same');
       outs.push(f(x, w), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(f(a, b))))([x, w]));
     }
-    outs.push(tf.sum(x, [0, 1, 2]), tf.relu(x), tf.sub(x, tf.range(0, 32, 1, 'float32')), tf.transpose(x, [0, 2, 1, 3]));
+    outs.push(
+      tf.sum(x, [0, 1, 2]),
+      tf.relu(x),
+      tf.sub(x, tf.range(0, 32, 1, 'float32')),
+      tf.transpose(tf.reshape(x, [8, 36 * 34, 32]), [0, 2, 1]),
+    );
     // BatchNorm with the ReLU folded into its backward, and both pooling gradients.
     outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(bnRelu(a as tf.Tensor4D))))([x]));
     outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'))))([x]));
