@@ -26,7 +26,6 @@ export interface HeapKernels {
     rowBlock: number,
   ): void;
   copyRuns(src: number, srcStride: number, dst: number, dstStride: number, runBytes: number, rows: number): void;
-  /** dst (n x hp x wp x cp) = src (n x h x w x c) moved by top rows and left columns, zeros elsewhere; negative amounts crop. */
   /** out[i] = a[i] op b[i % bCount] for i < count (op: 0 add, 1 subtract, 2 multiply, 3 ReLU of a). */
   elementwise(op: number, a: number, b: number, out: number, count: number, bCount: number): void;
   /** Per batch, dst[j * dstRow + i] = src[i * srcRow + j] for i < rows, j < cols (strides in floats). */
@@ -41,6 +40,7 @@ export interface HeapKernels {
     dstBatch: number,
     dstRow: number,
   ): void;
+  /** dst (n x hp x wp x cp) = src (n x h x w x c) moved by top rows and left columns, zeros elsewhere; negative amounts crop. */
   padPlane(
     src: number,
     dst: number,

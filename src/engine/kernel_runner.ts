@@ -27,11 +27,7 @@ export class KernelRunner {
     return this.run('Reshape', { x }, { shape });
   }
 
-  /** A reshape where `perm` only moves size-1 axes (no data moves), else a Transpose. */
   transpose(x: TensorInfo, perm: number[]): TensorInfo {
-    const moved = perm.filter((a) => x.shape[a] !== 1);
-    const shape = perm.map((a) => x.shape[a]!);
-    if (moved.every((a, i) => i === 0 || a > moved[i - 1]!)) return this.reshape(x, shape);
     return this.run('Transpose', { x }, { perm });
   }
 

@@ -10,10 +10,13 @@ export function sharedIdentityConfig(backendName: string): KernelConfig {
   return {
     kernelName: 'Identity',
     backendName,
-    kernelFunc: ({ inputs, backend }) => {
-      const x = inputs['x'] as TensorInfo;
-      (backend as KernelBackend).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
+    kernelFunc: ({ inputs, backend }) =>
+      sharedBuffer(backend as KernelBackend, inputs['x'] as TensorInfo, (inputs['x'] as TensorInfo).shape),
   };
+}
+
+/** x's buffer under `shape` (same size), reference-counted: what Reshape does, for kernels whose output is x's data. */
+export function sharedBuffer(backend: KernelBackend, x: TensorInfo, shape: number[]): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape, dtype: x.dtype };
 }

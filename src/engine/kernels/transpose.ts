@@ -1,4 +1,5 @@
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelBackend, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { sharedBuffer } from './identity.js';
 import { withStockFallback } from './stock_fallback.js';
 import { copyRuns, type HeapBackend } from './heap_backend.js';
 import { heapPointer } from '../simd_module.js';
@@ -27,10 +28,11 @@ function collapse(shape: number[], perm: number[]): { shape: number[]; perm: num
  * Transpose of float32 tensors by cache tiles on our kernels (threaded where native). The stock
  * wasm kernel moves one element at a time through generic index arithmetic, 9-15 ns per element;
  * the filter-gradient kernels transpose whole activations, so that was a second or more of a
- * DenseNet-121 step. After merging axes that
- * move together, the permutations these kernels use reduce to: swapping two axes ([1,0]), swapping
- * two axes under a batch ([0,2,1]), swapping two axes around a kept one ([2,1,0]), or swapping two
- * axes above contiguous runs ([1,0,2]). Anything else goes to the stock kernel.
+ * DenseNet-121 step. After merging axes that move together, the permutations these kernels use
+ * reduce to: none (only size-1 axes move, e.g. in a 1x1 input gradient: the buffer is shared, as
+ * Reshape does), swapping two axes ([1,0]), swapping two axes under a batch ([0,2,1]), swapping
+ * two axes around a kept one ([2,1,0]), or swapping two axes above contiguous runs ([1,0,2]).
+ * Anything else goes to the stock kernel.
  */
 export function transposeConfig(backendName: string): KernelConfig {
   return withStockFallback('Transpose', backendName, (stock) => (args) => {
@@ -41,15 +43,13 @@ export function transposeConfig(backendName: string): KernelConfig {
     const { shape, perm: p } = collapse(x.shape, perm);
     const key = p.join(',');
     if (!['', '0', '1,0', '0,2,1', '2,1,0', '1,0,2'].includes(key)) return stock(args);
-    const out = b.makeOutput(
-      perm.map((a) => x.shape[a]!),
-      'float32',
-    );
+    const outShape = perm.map((a) => x.shape[a]!);
+    if (key === '' || key === '0') return sharedBuffer(args.backend as KernelBackend, x, outShape);
+    const out = b.makeOutput(outShape, 'float32');
     const [d0 = 1, d1 = 1, d2 = 1] = shape;
     const [src, dst] = [heapPointer(b, x), heapPointer(b, out)];
     const kernels = heapKernels(b);
-    if (key === '' || key === '0') b.typedArrayFromHeap(out).set(b.typedArrayFromHeap(x));
-    else if (key === '1,0') kernels.transposeTiles(src, dst, 1, d0, d1, 0, d1, 0, d0);
+    if (key === '1,0') kernels.transposeTiles(src, dst, 1, d0, d1, 0, d1, 0, d0);
     // [B, R, C] -> [B, C, R]
     else if (key === '0,2,1') kernels.transposeTiles(src, dst, d0, d1, d2, d1 * d2, d2, d1 * d2, d1);
     // [R, M, C] -> [C, M, R]: for each m, an R x C matrix with row stride M*C, written with row stride M*R.
