@@ -601,80 +601,131 @@ inline void channelShare(int channels, int tid, int nt, int& c0, int& c1) {
   c1 = static_cast<int>(std::min<long>(channels, g1 * 16));
 }
 
-void channelSums(const float* u, const float* v, int rows, int channels, double* out, bool relu, int threads) {
+/**
+ * Adds the float64 sums of u and u * v (u masked by v > 0 when Relu) of 8 * G channels down
+ * `count` rows into sum[0, 8G) and sq[0, 8G). Each channel keeps one chain of additions whatever
+ * G is; more groups only give the core independent chains to overlap (the adds' latency bounds
+ * one group).
+ */
+template <int G, bool Relu>
+inline void columnSums(const float* u, const float* v, size_t channels, int count, double* sum, double* sq) {
+  const __m256 zero = _mm256_setzero_ps();
+  __m256d s[2 * G], q[2 * G];
+  for (int g = 0; g < 2 * G; g++) s[g] = q[g] = _mm256_setzero_pd();
+  for (int r = 0; r < count; r++, u += channels, v += channels)
+    for (int g = 0; g < G; g++) {
+      const __m256 b = _mm256_loadu_ps(v + 8 * g);
+      __m256 a = _mm256_loadu_ps(u + 8 * g);
+      if (Relu) a = _mm256_and_ps(a, _mm256_cmp_ps(b, zero, _CMP_GT_OQ));
+      const __m256d a0 = _mm256_cvtps_pd(_mm256_castps256_ps128(a)), a1 = _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1));
+      const __m256d b0 = _mm256_cvtps_pd(_mm256_castps256_ps128(b)), b1 = _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1));
+      s[2 * g] = _mm256_add_pd(s[2 * g], a0);
+      s[2 * g + 1] = _mm256_add_pd(s[2 * g + 1], a1);
+      q[2 * g] = _mm256_fmadd_pd(a0, b0, q[2 * g]);
+      q[2 * g + 1] = _mm256_fmadd_pd(a1, b1, q[2 * g + 1]);
+    }
+  for (int g = 0; g < 2 * G; g++) {
+    _mm256_storeu_pd(sum + 4 * g, _mm256_add_pd(_mm256_loadu_pd(sum + 4 * g), s[g]));
+    _mm256_storeu_pd(sq + 4 * g, _mm256_add_pd(_mm256_loadu_pd(sq + 4 * g), q[g]));
+  }
+}
+
+/** channelSums for channels [c0, c1) of all rows, block by block (by-value parameters: see affineRows). */
+template <bool Relu>
+void channelSumsOf(const float* u, const float* v, int rows, int channels, double* out, int c0, int c1) {
   const int step = channelBlockRows(channels);
+  const int vec16 = c0 + ((c1 - c0) & ~15), vec = c0 + ((c1 - c0) & ~7);
+  for (int c = c0; c < c1; c++) out[c] = out[channels + c] = 0.0;
+  for (int r0 = 0; r0 < rows; r0 += step) {
+    const int count = std::min(step, rows - r0);
+    const size_t base = static_cast<size_t>(r0) * channels;
+    int c = c0;
+    for (; c < vec16; c += 16) columnSums<2, Relu>(u + base + c, v + base + c, channels, count, out + c, out + channels + c);
+    for (; c < vec; c += 8) columnSums<1, Relu>(u + base + c, v + base + c, channels, count, out + c, out + channels + c);
+    for (; c < c1; c++) {
+      double sum = 0, sq = 0;
+      for (int r = 0; r < count; r++) {
+        const size_t at = base + static_cast<size_t>(r) * channels + c;
+        const double a = masked(u[at], v[at], Relu);
+        sum += a;
+        sq += a * static_cast<double>(v[at]);
+      }
+      out[c] += sum;
+      out[channels + c] += sq;
+    }
+  }
+}
+
+void channelSums(const float* u, const float* v, int rows, int channels, double* out, bool relu, int threads) {
   localPool().run(threadsFor(double(rows) * channels, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
     int c0, c1;
     channelShare(channels, tid, nt, c0, c1);
-    if (c0 >= c1) return;
-    const int vec = c0 + ((c1 - c0) & ~7);
-    for (int c = c0; c < c1; c++) out[c] = out[channels + c] = 0.0;
-    const __m256 zero = _mm256_setzero_ps();
-    for (int r0 = 0; r0 < rows; r0 += step) {
-      const int count = std::min(step, rows - r0);
-      // Eight channels down a block of rows in float64 registers, then into the totals.
-      for (int c = c0; c < vec; c += 8) {
-        __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
-        const float* up = u + static_cast<size_t>(r0) * channels + c;
-        const float* vp = v + static_cast<size_t>(r0) * channels + c;
-        for (int r = 0; r < count; r++, up += channels, vp += channels) {
-          const __m256 b = _mm256_loadu_ps(vp);
-          __m256 a = _mm256_loadu_ps(up);
-          if (relu) a = _mm256_and_ps(a, _mm256_cmp_ps(b, zero, _CMP_GT_OQ));
-          const __m256d a0 = _mm256_cvtps_pd(_mm256_castps256_ps128(a)), a1 = _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1));
-          const __m256d b0 = _mm256_cvtps_pd(_mm256_castps256_ps128(b)), b1 = _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1));
-          s0 = _mm256_add_pd(s0, a0);
-          s1 = _mm256_add_pd(s1, a1);
-          q0 = _mm256_fmadd_pd(a0, b0, q0);
-          q1 = _mm256_fmadd_pd(a1, b1, q1);
-        }
-        double* sp = out + c;
-        double* qp = out + channels + c;
-        _mm256_storeu_pd(sp, _mm256_add_pd(_mm256_loadu_pd(sp), s0));
-        _mm256_storeu_pd(sp + 4, _mm256_add_pd(_mm256_loadu_pd(sp + 4), s1));
-        _mm256_storeu_pd(qp, _mm256_add_pd(_mm256_loadu_pd(qp), q0));
-        _mm256_storeu_pd(qp + 4, _mm256_add_pd(_mm256_loadu_pd(qp + 4), q1));
-      }
-      for (int c = vec; c < c1; c++) {
-        double sum = 0, sq = 0;
-        for (int r = 0; r < count; r++) {
-          const size_t at = static_cast<size_t>(r0 + r) * channels + c;
-          const double a = masked(u[at], v[at], relu);
-          sum += a;
-          sq += a * static_cast<double>(v[at]);
-        }
-        out[c] += sum;
-        out[channels + c] += sq;
-      }
-    }
+    if (c0 < c1) (relu ? channelSumsOf<true> : channelSumsOf<false>)(u, v, rows, channels, out, c0, c1);
   });
 }
 
-void channelAffine(const float* u, const float* v, float* out, int rows, int channels, const float* coef, bool relu, int threads) {
+/**
+ * Rows [r0, r1) of channelAffine. The loops live in functions with by-value parameters, not in the
+ * region's lambda: an intrinsic store may alias anything, so the compiler would reload every
+ * by-reference capture (each pointer, the channel count, the relu flag) once per vector.
+ */
+template <bool Relu>
+void affineRows(const float* u, const float* v, float* out, long r0, long r1, int channels, const float* coef) {
   const float* a = coef;
   const float* s = coef + channels;
   const float* b = coef + 2 * channels;
   const float* k = coef + 3 * channels;
   const int vec = channels & ~7;
+  const __m256 zero = _mm256_setzero_ps();
+  for (long r = r0; r < r1; r++) {
+    const size_t at = static_cast<size_t>(r) * channels;
+    for (int c = 0; c < vec; c += 8) {
+      const __m256 vv = _mm256_loadu_ps(v + at + c);
+      __m256 uu = _mm256_loadu_ps(u + at + c);
+      if (Relu) uu = _mm256_and_ps(uu, _mm256_cmp_ps(vv, zero, _CMP_GT_OQ));
+      const __m256 t = _mm256_fmadd_ps(_mm256_loadu_ps(b + c), vv, _mm256_loadu_ps(k + c));
+      _mm256_storeu_ps(out + at + c, _mm256_fmadd_ps(_mm256_loadu_ps(a + c), _mm256_sub_ps(uu, _mm256_loadu_ps(s + c)), t));
+    }
+    for (int c = vec; c < channels; c++) {
+      const float vv = v[at + c];
+      out[at + c] = a[c] * (masked(u[at + c], vv, Relu) - s[c]) + b[c] * vv + k[c];
+    }
+  }
+}
+
+void channelAffine(const float* u, const float* v, float* out, int rows, int channels, const float* coef, bool relu, int threads) {
   localPool().run(threadsFor(double(rows) * channels, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
     long r0, r1;
     share(rows, tid, nt, r0, r1);
-    const __m256 zero = _mm256_setzero_ps();
-    for (long r = r0; r < r1; r++) {
-      const size_t at = static_cast<size_t>(r) * channels;
-      for (int c = 0; c < vec; c += 8) {
-        const __m256 vv = _mm256_loadu_ps(v + at + c);
-        __m256 uu = _mm256_loadu_ps(u + at + c);
-        if (relu) uu = _mm256_and_ps(uu, _mm256_cmp_ps(vv, zero, _CMP_GT_OQ));
-        const __m256 t = _mm256_fmadd_ps(_mm256_loadu_ps(b + c), vv, _mm256_loadu_ps(k + c));
-        _mm256_storeu_ps(out + at + c, _mm256_fmadd_ps(_mm256_loadu_ps(a + c), _mm256_sub_ps(uu, _mm256_loadu_ps(s + c)), t));
-      }
-      for (int c = vec; c < channels; c++) {
-        const float vv = v[at + c];
-        out[at + c] = a[c] * (masked(u[at + c], vv, relu) - s[c]) + b[c] * vv + k[c];
-      }
-    }
+    (relu ? affineRows<true> : affineRows<false>)(u, v, out, r0, r1, channels, coef);
   });
+}
+
+/** maxPoolGrad for one image; best and at hold c floats and indices (by-value parameters: see affineRows). */
+void maxPoolGradImage(const float* x, const float* dy, float* dx, int h, int w, int c, int oh, int ow, int fh, int fw, int sh, int sw,
+                      int padTop, int padLeft, float* best, long* at) {
+  std::memset(dx, 0, static_cast<size_t>(h) * w * c * sizeof(float));
+  for (int oy = 0; oy < oh; oy++) {
+    const int y0 = oy * sh - padTop, ya = std::max(y0, 0), yb = std::min(y0 + fh, h);
+    for (int ox = 0; ox < ow; ox++) {
+      const int x0 = ox * sw - padLeft, xa = std::max(x0, 0), xb = std::min(x0 + fw, w);
+      std::fill(best, best + c, -INFINITY);
+      std::fill(at, at + c, -1L);
+      // The first maximum in row-major order wins: a later tap must be strictly greater.
+      for (int yy = ya; yy < yb; yy++)
+        for (int xx = xa; xx < xb; xx++) {
+          const long e = (yy * static_cast<long>(w) + xx) * c;
+          for (int ch = 0; ch < c; ch++)
+            if (x[e + ch] > best[ch]) {
+              best[ch] = x[e + ch];
+              at[ch] = e + ch;
+            }
+        }
+      const float* g = dy + (oy * static_cast<long>(ow) + ox) * c;
+      for (int ch = 0; ch < c; ch++)
+        if (at[ch] >= 0) dx[at[ch]] += g[ch];
+    }
+  }
 }
 
 void maxPoolGrad(const float* x, const float* dy, float* dx, int n, int h, int w, int c, int oh, int ow, int fh, int fw, int sh,
@@ -685,31 +736,25 @@ void maxPoolGrad(const float* x, const float* dy, float* dx, int n, int h, int w
     share(n, tid, nt, i0, i1);
     std::vector<float> best(c);
     std::vector<long> at(c);
-    for (long img = i0; img < i1; img++) {
-      std::memset(dx + img * plane, 0, plane * sizeof(float));
-      for (int oy = 0; oy < oh; oy++) {
-        const int y0 = oy * sh - padTop, ya = std::max(y0, 0), yb = std::min(y0 + fh, h);
-        for (int ox = 0; ox < ow; ox++) {
-          const int x0 = ox * sw - padLeft, xa = std::max(x0, 0), xb = std::min(x0 + fw, w);
-          std::fill(best.begin(), best.end(), -INFINITY);
-          std::fill(at.begin(), at.end(), -1L);
-          // The first maximum in row-major order wins: a later tap must be strictly greater.
-          for (int yy = ya; yy < yb; yy++)
-            for (int xx = xa; xx < xb; xx++) {
-              const long e = ((img * h + yy) * w + xx) * static_cast<long>(c);
-              for (int ch = 0; ch < c; ch++)
-                if (x[e + ch] > best[ch]) {
-                  best[ch] = x[e + ch];
-                  at[ch] = e + ch;
-                }
-            }
-          const float* g = dy + ((img * oh + oy) * static_cast<long>(ow) + ox) * c;
-          for (int ch = 0; ch < c; ch++)
-            if (at[ch] >= 0) dx[at[ch]] += g[ch];
-        }
-      }
-    }
+    for (long img = i0; img < i1; img++)
+      maxPoolGradImage(x + img * plane, dy + img * static_cast<long>(oh) * ow * c, dx + img * plane, h, w, c, oh, ow, fh, fw, sh, sw,
+                       padTop, padLeft, best.data(), at.data());
   });
+}
+
+/** avgPoolGradTiled for one image (by-value parameters: see affineRows). */
+void avgPoolGradImage(const float* dy, float* dx, int h, int w, int c, int oh, int ow, int fh, int fw, float scale) {
+  std::memset(dx, 0, static_cast<size_t>(h) * w * c * sizeof(float));
+  for (int oy = 0; oy < oh; oy++)
+    for (int ox = 0; ox < ow; ox++) {
+      const float* g = dy + (oy * static_cast<long>(ow) + ox) * c;
+      for (int yy = oy * fh; yy < (oy + 1) * fh; yy++)
+        for (int xx = ox * fw; xx < (ox + 1) * fw; xx++) {
+          float* p = dx + (yy * static_cast<long>(w) + xx) * c;
+          // 0 + g * scale, as the cpu backend sums it (a -0 product becomes +0).
+          for (int ch = 0; ch < c; ch++) p[ch] = 0.0f + g[ch] * scale;
+        }
+    }
 }
 
 void avgPoolGradTiled(const float* dy, float* dx, int n, int h, int w, int c, int oh, int ow, int fh, int fw, float scale,
@@ -718,19 +763,8 @@ void avgPoolGradTiled(const float* dy, float* dx, int n, int h, int w, int c, in
   localPool().run(threadsFor(double(n) * plane, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
     long i0, i1;
     share(n, tid, nt, i0, i1);
-    for (long img = i0; img < i1; img++) {
-      std::memset(dx + img * plane, 0, plane * sizeof(float));
-      for (int oy = 0; oy < oh; oy++)
-        for (int ox = 0; ox < ow; ox++) {
-          const float* g = dy + ((img * oh + oy) * static_cast<long>(ow) + ox) * c;
-          for (int yy = oy * fh; yy < (oy + 1) * fh; yy++)
-            for (int xx = ox * fw; xx < (ox + 1) * fw; xx++) {
-              float* p = dx + ((img * h + yy) * static_cast<long>(w) + xx) * c;
-              // 0 + g * scale, as the cpu backend sums it (a -0 product becomes +0).
-              for (int ch = 0; ch < c; ch++) p[ch] = 0.0f + g[ch] * scale;
-            }
-        }
-    }
+    for (long img = i0; img < i1; img++)
+      avgPoolGradImage(dy + img * static_cast<long>(oh) * ow * c, dx + img * plane, h, w, c, oh, ow, fh, fw, scale);
   });
 }
 
@@ -812,6 +846,16 @@ void elementwise(int op, const float* a, const float* b, float* out, long count,
   });
 }
 
+/** dst[j][i] = src[i][j] for rows [i0, i1) and every column, 32 columns at a time (by-value parameters: see affineRows). */
+void transposeRows(const float* s, float* d, int i0, int i1, int cols, long srcRow, long dstRow) {
+  constexpr int T = 32;
+  for (int j0 = 0; j0 < cols; j0 += T) {
+    const int j1 = std::min(cols, j0 + T);
+    for (int j = j0; j < j1; j++)
+      for (int i = i0; i < i1; i++) d[j * dstRow + i] = s[i * srcRow + j];
+  }
+}
+
 void transposeTiles(const float* src, float* dst, int batches, int rows, int cols, long srcBatch, long srcRow, long dstBatch,
                     long dstRow, int threads) {
   constexpr int T = 32;
@@ -821,14 +865,8 @@ void transposeTiles(const float* src, float* dst, int batches, int rows, int col
     share(static_cast<long>(batches) * rowTiles, tid, nt, t0, t1);
     for (long t = t0; t < t1; t++) {
       const long b = t / rowTiles;
-      const int i0 = static_cast<int>(t - b * rowTiles) * T, i1 = std::min(rows, i0 + T);
-      const float* s = src + b * srcBatch;
-      float* d = dst + b * dstBatch;
-      for (int j0 = 0; j0 < cols; j0 += T) {
-        const int j1 = std::min(cols, j0 + T);
-        for (int j = j0; j < j1; j++)
-          for (int i = i0; i < i1; i++) d[j * dstRow + i] = s[i * srcRow + j];
-      }
+      const int i0 = static_cast<int>(t - b * rowTiles) * T;
+      transposeRows(src + b * srcBatch, dst + b * dstBatch, i0, std::min(rows, i0 + T), cols, srcRow, dstRow);
     }
   });
 }

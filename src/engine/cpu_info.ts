@@ -53,15 +53,17 @@ export interface NominalPeak {
  * - wasm SIMD: 128-bit, no FMA: a multiply and an add per 4 lanes; AMD's two FP add pipes beside
  *   its two multiply pipes issue both at once (16 FLOPs/cycle), Intel's shared FMA ports do not (8).
  * - AVX2 + FMA: two 256-bit FMA ports (32). AVX-512: two 512-bit FMA ports on Intel server parts
- *   (64); AMD's Zen 4 runs 512-bit operations on its 256-bit ports (32).
+ *   (64); AMD's Zen 4 (family 25) runs 512-bit operations on its 256-bit ports (32), Zen 5
+ *   (family 26) server parts have 512-bit ports (64).
  */
 export function nominalPeak(cpu: CpuInfo, isa: string): NominalPeak {
   const amd = cpu.vendor === 'AuthenticAMD';
   let flopsPerCycle: number;
   let basis: string;
   if (isa.startsWith('avx512')) {
-    flopsPerCycle = amd ? 32 : 64;
-    basis = amd ? 'AVX-512 on two 256-bit FMA pipes (Zen 4)' : 'two 512-bit FMA ports';
+    const halfWidth = amd && cpu.family < 26;
+    flopsPerCycle = halfWidth ? 32 : 64;
+    basis = halfWidth ? 'AVX-512 on two 256-bit FMA pipes (Zen 4)' : 'two 512-bit FMA ports';
   } else if (isa.startsWith('avx2')) {
     flopsPerCycle = 32;
     basis = 'two 256-bit FMA ports';

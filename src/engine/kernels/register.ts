@@ -11,12 +11,13 @@ import { reverseConfig } from './reverse.js';
 import { transposeConfig } from './transpose.js';
 import { sumConfig } from './sum.js';
 import { elementwiseConfigs } from './elementwise.js';
+import { padV2Config, sliceConfig } from './plane_pad_slice.js';
 
 /**
  * Kernels this project supplies per backend: wasm lacks the conv filter gradient, has a forward
  * convolution slower than our SIMD one (assembly/), a slow input gradient, an Identity that copies, slice-per-row Concat and SplitV, pooling gradients
  * that re-scan windows, an element-by-element Transpose and Reverse, a Sum over leading axes
- * that transposes first, single-threaded elementwise ops, and no fused BatchNorm (ours:
+ * that transposes first, single-threaded elementwise ops, padding and slicing, and no fused BatchNorm (ours:
  * `HarmoflBatchNormForward` / `Backward`).
  */
 const KERNELS: Record<string, Array<(backend: string) => KernelConfig>> = {
@@ -34,6 +35,8 @@ const KERNELS: Record<string, Array<(backend: string) => KernelConfig>> = {
     transposeConfig,
     reverseConfig,
     sumConfig,
+    padV2Config,
+    sliceConfig,
     ...elementwiseConfigs,
   ],
 };
