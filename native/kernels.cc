@@ -461,130 +461,221 @@ inline void itemRange(long i0, long i1, int positions, int ci, int& c0, int& c1,
   p1 = g0 == g1 ? static_cast<int>((i1 - 1) % positions) + 1 : positions;
 }
 
+/** The geometry of a direct filter gradient: x padded to hp x wp x ci, dy oh x ow x co, kh x kw taps, strides sh, sw. */
+struct FilterGradShape {
+  int hp, wp, ci, oh, ow, co, kh, kw, sh, sw;
+};
+
+/** Output pixel rows per block of the direct filter gradient (its panels stay in L2). */
+inline int gradRowBlock(int ow) { return std::max(1, kGradBlockPixels / ow); }
+
+/** Floats of one thread's filterGrad panels: a block of dy, and x's rows for every channel. */
+inline size_t gradPanelFloats(FilterGradShape g) {
+  return static_cast<size_t>(gradRowBlock(g.ow)) * (static_cast<size_t>(g.ow) * g.co + g.kh * static_cast<size_t>(g.wp) * g.ci);
+}
+
 /**
- * The filter gradients split by outputs: each thread owns a range of items, packs dy and its own
- * channels of x into its own scratch, and accumulates its items over every
- * block with no barrier (each output sums the blocks in one order for any thread count).
+ * Adds output rows [r0, r1) (over all images) of the (channel group, tap) items [i0, i1) into out
+ * ([tap][ci][co]; every item's output zeroed first), block by block: dy and x's channels of the
+ * items packed into this thread's panels, then one GEMM per item.
  */
-void filterGrad(const float* x, const float* dy, float* out, int n, int hp, int wp, int ci, int oh, int ow, int co, int kh, int kw,
-                int sh, int sw, int threads) {
-  const int taps = kh * kw;
-  const long rows = static_cast<long>(n) * oh;
-  const int rowBlock = std::max(1, kGradBlockPixels / ow);
-  const size_t panelRow = static_cast<size_t>(wp) * 4;
-  const int groups = (ci + 4 * FC - 1) / (4 * FC);
-  localPool().run(threadsFor(double(rows) * ow * taps * ci * co, threads), [&](int tid, int nt, Barrier&) {
-    long i0, i1;
-    share(static_cast<long>(taps) * groups, tid, nt, i0, i1);
-    if (i0 >= i1) return;
-    int c0, c1, p0, p1;
-    itemRange(i0, i1, taps, ci, c0, c1, p0, p1);
+void filterGradAccumulate(const float* x, const float* dy, float* out, FilterGradShape g, long r0, long r1, long i0, long i1,
+                          float* dyPanel) {
+  const int taps = g.kh * g.kw;
+  const int rowBlock = gradRowBlock(g.ow);
+  const size_t panelRow = static_cast<size_t>(g.wp) * 4;
+  int c0, c1, p0, p1;
+  itemRange(i0, i1, taps, g.ci, c0, c1, p0, p1);
+  for (long b0 = r0; b0 < r1; b0 += rowBlock) {
+    const long count = std::min<long>(rowBlock, r1 - b0);
+    const long pixels = count * g.ow;
+    float* xPanel = dyPanel + pixels * g.co;
+    const size_t panelFloats = count * g.kh * panelRow;
+    packDy(dyPanel, g.co, pixels, 0, pixels, [&](long p, int o, int pw, float* dst) {
+      std::memcpy(dst, dy + (b0 * g.ow + p) * g.co + o, pw * sizeof(float));
+    });
+    for (long rt = 0; rt < count * g.kh; rt++) {
+      const long r = rt / g.kh, th = rt % g.kh;
+      const long img = (b0 + r) / g.oh, row = (b0 + r) % g.oh;
+      const float* src = x + ((img * g.hp + row * g.sh + th) * g.wp) * g.ci;
+      float* dst = xPanel + rt * panelRow;
+      for (int c = c0; c < c1; c += 4)
+        for (int j = 0; j < g.wp; j++) std::memcpy(dst + (c >> 2) * panelFloats + j * 4, src + static_cast<size_t>(j) * g.ci + c, 16);
+    }
     for (long item = i0; item < i1; item++) {
       const int t = static_cast<int>(item % taps), c = static_cast<int>(item / taps) * 4 * FC;
-      std::memset(out + (static_cast<size_t>(t) * ci + c) * co, 0, std::min(4 * FC, ci - c) * co * sizeof(float));
+      const int th = t / g.kw, tw = t % g.kw;
+      filterTiles(std::min(4 * FC, g.ci - c), xPanel + th * panelRow + tw * 4 + (c >> 2) * panelFloats, panelFloats, dyPanel, pixels,
+                  out + (static_cast<size_t>(t) * g.ci + c) * g.co, g.co, count, g.ow, g.kh * panelRow, static_cast<size_t>(g.sw) * 4);
     }
-    float* dyPanel = localScratch(static_cast<size_t>(rowBlock) * (static_cast<size_t>(ow) * co + kh * panelRow * (ci / 4)), 1);
-    for (long r0 = 0; r0 < rows; r0 += rowBlock) {
-      const long count = std::min<long>(rowBlock, rows - r0);
-      const long pixels = count * ow;
-      float* xPanel = dyPanel + pixels * co;
-      const size_t panelFloats = count * kh * panelRow;
-      packDy(dyPanel, co, pixels, 0, pixels, [&](long p, int o, int pw, float* dst) {
-        std::memcpy(dst, dy + (r0 * ow + p) * co + o, pw * sizeof(float));
-      });
-      for (long rt = 0; rt < count * kh; rt++) {
-        const long r = rt / kh, th = rt % kh;
-        const long img = (r0 + r) / oh, row = (r0 + r) % oh;
-        const float* src = x + ((img * hp + row * sh + th) * wp) * ci;
-        float* dst = xPanel + rt * panelRow;
-        for (int c = c0; c < c1; c += 4)
-          for (int j = 0; j < wp; j++) std::memcpy(dst + (c >> 2) * panelFloats + j * 4, src + static_cast<size_t>(j) * ci + c, 16);
+  }
+}
+
+/**
+ * Split a filter gradient (taps x ci x co outputs summed over `work` positions: pixels or tiles)
+ * by positions into this many chunks, each summing its own partial outputs, or under 2 by
+ * outputs. Splitting by outputs makes every thread read and pack (or transform) all of dy, which
+ * held two threads to 1.1-1.3x one on layers with few channels (U-Net's 32- to 128-channel 3x3s,
+ * DenseNet's 1x1s on 24x24). The count depends on the shape only, so each output is summed in one
+ * order for any thread count; the partial sums take at most 32 MiB.
+ */
+inline long positionChunks(long work, size_t outputs) {
+  return std::min<long>({16, work / 256, static_cast<long>(32.0 * (1 << 20) / (outputs * sizeof(float)))});
+}
+
+/** Zeroes the outputs of (channel group, position) items [i0, i1) of out ([position][ci][co]). */
+inline void zeroItems(float* out, int positions, int ci, int co, long i0, long i1) {
+  for (long item = i0; item < i1; item++) {
+    const int p = static_cast<int>(item % positions), c = static_cast<int>(item / positions) * 4 * FC;
+    std::memset(out + (static_cast<size_t>(p) * ci + c) * co, 0, std::min(4 * FC, ci - c) * co * sizeof(float));
+  }
+}
+
+/**
+ * Runs a filter gradient's accumulation on `threads` threads into sums ([positions][ci][co], with
+ * room for `chunks` partial copies), then `finish` (tid, nt) after a barrier. With chunks >= 2 the
+ * chunks go to whichever thread is free and are added in chunk order into the first copy; else
+ * each thread owns a range of (channel group, position) items and accumulates them with no barrier.
+ * accumulate(sums, position begin, position end, item begin, item end) adds one range.
+ */
+template <class Accumulate, class Finish>
+void splitFilterGrad(float* sums, int positions, int ci, int co, long work, long chunks, int threads, Accumulate accumulate,
+                     Finish finish) {
+  const size_t outputs = static_cast<size_t>(positions) * ci * co;
+  const long items = static_cast<long>(positions) * ((ci + 4 * FC - 1) / (4 * FC));
+  WorkQueue queue(std::max<long>(chunks, 1));
+  localPool().run(threads, [&](int tid, int nt, Barrier& barrier) {
+    if (chunks >= 2) {
+      for (long j; queue.take(j);) {
+        float* part = sums + j * outputs;
+        zeroItems(part, positions, ci, co, 0, items);
+        accumulate(part, work * j / chunks, work * (j + 1) / chunks, 0L, items);
       }
-      for (long item = i0; item < i1; item++) {
-        const int t = static_cast<int>(item % taps), c = static_cast<int>(item / taps) * 4 * FC;
-        const int th = t / kw, tw = t % kw;
-        filterTiles(std::min(4 * FC, ci - c), xPanel + th * panelRow + tw * 4 + (c >> 2) * panelFloats, panelFloats, dyPanel, pixels,
-                    out + (static_cast<size_t>(t) * ci + c) * co, co, count, ow, kh * panelRow, static_cast<size_t>(sw) * 4);
+      barrier.wait();
+      long e0, e1;
+      share(static_cast<long>(outputs), tid, nt, e0, e1);
+      for (long j = 1; j < chunks; j++) {
+        const float* part = sums + j * outputs;
+        for (long e = e0; e < e1; e++) sums[e] += part[e];
+      }
+    } else {
+      long i0, i1;
+      share(items, tid, nt, i0, i1);
+      if (i0 < i1) {
+        zeroItems(sums, positions, ci, co, i0, i1);
+        accumulate(sums, 0L, work, i0, i1);
       }
     }
+    barrier.wait();
+    finish(tid, nt);
   });
+}
+
+void filterGrad(const float* x, const float* dy, float* out, int n, int hp, int wp, int ci, int oh, int ow, int co, int kh, int kw,
+                int sh, int sw, int threads) {
+  const FilterGradShape g{hp, wp, ci, oh, ow, co, kh, kw, sh, sw};
+  const int taps = kh * kw;
+  const long rows = static_cast<long>(n) * oh;
+  const size_t outputs = static_cast<size_t>(taps) * ci * co;
+  // Chunks of whole rows, at least 256 output pixels each.
+  const long chunks = std::min(positionChunks(rows * ow, outputs), rows);
+  float* sums = chunks >= 2 ? localScratch(chunks * outputs, 0) : out;
+  splitFilterGrad(
+      sums, taps, ci, co, rows, chunks, threadsFor(double(rows) * ow * taps * ci * co, threads),
+      [&](float* part, long r0, long r1, long i0, long i1) {
+        filterGradAccumulate(x, dy, part, g, r0, r1, i0, i1, localScratch(gradPanelFloats(g), 1));
+      },
+      [&](int tid, int nt) {
+        if (chunks < 2) return;
+        long e0, e1;
+        share(static_cast<long>(outputs), tid, nt, e0, e1);
+        std::memcpy(out + e0, sums + e0, (e1 - e0) * sizeof(float));
+      });
+}
+
+/** The geometry of a Winograd filter gradient: x padded to hp x wp x ci, dy oh x ow x co, in 2x2 output tiles. */
+struct WinoGradShape {
+  int tilesY, tilesX, hp, wp, ci, oh, ow, co;
+};
+
+/**
+ * Adds tiles [q0, q1) of the (Winograd point, channel group) items [i0, i1) into M[k][c][o] (items
+ * channel group major; every item's output was zeroed first), block by block: x's channels of the
+ * items and all of dy transformed into this thread's v and wt, then one small GEMM per item.
+ */
+void winoGradAccumulate(const float* x, const float* dy, float* m, WinoGradShape g, long q0, long q1, long i0, long i1, float* v,
+                        float* wt) {
+  const size_t mStride = static_cast<size_t>(g.ci) * g.co;
+  const size_t vStride = static_cast<size_t>(kWinoGradBlock) * g.ci;
+  const size_t wStride = static_cast<size_t>(kWinoGradBlock) * g.co;
+  const size_t xRow = static_cast<size_t>(g.wp) * g.ci;
+  const size_t panel4 = static_cast<size_t>(kWinoGradBlock) * 4;
+  int c0, c1, k0, k1;
+  itemRange(i0, i1, 16, g.ci, c0, c1, k0, k1);
+  for (long b0 = q0; b0 < q1; b0 += kWinoGradBlock) {
+    const long count = std::min<long>(kWinoGradBlock, q1 - b0);
+    for (long t = 0; t < count; t++) {
+      const long q = b0 + t;
+      const float* p = x + windowStart(q, g.tilesY, g.tilesX, g.hp, g.wp, 2, 2) * g.ci;
+      // V[k][c / 4][tile][4]: eight channels are two 4-channel panels.
+      int c = c0;
+      for (; c + 8 <= c1; c += 8) {
+        F8 d[16];
+        inputTransform(p + c, g.ci, xRow, true, d);
+        float* at = v + (c >> 2) * panel4 + t * 4;
+        for (int kk = k0; kk < k1; kk++) {
+          std::memcpy(at + kk * vStride, &d[kk], 16);
+          std::memcpy(at + kk * vStride + panel4, reinterpret_cast<const float*>(&d[kk]) + 4, 16);
+        }
+      }
+      for (; c < c1; c++) {
+        float d[16];
+        inputTransform(p + c, g.ci, xRow, true, d);
+        for (int kk = k0; kk < k1; kk++) v[kk * vStride + (c >> 2) * panel4 + t * 4 + (c & 3)] = d[kk];
+      }
+      const long rem = q % (static_cast<long>(g.tilesY) * g.tilesX);
+      const long ty = rem / g.tilesX, tx = rem - ty * g.tilesX;
+      const bool right = 2 * tx + 1 < g.ow, below = 2 * ty + 1 < g.oh;
+      const float* d00 = dy + windowStart(q, g.tilesY, g.tilesX, g.oh, g.ow, 2, 2) * g.co;
+      const float* d10 = d00 + static_cast<size_t>(g.ow) * g.co;
+      // co is a multiple of 8 (the host pads it); a pixel outside the output reads as zero.
+      const F8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int o = 0; o < g.co; o += 8) {
+        const int p0 = o & ~15;
+        const int pw = panelWidth(p0, g.co);
+        const F8 a0 = ld<F8>(d00 + o), a1 = right ? ld<F8>(d00 + g.co + o) : zero;
+        const F8 b0 = below ? ld<F8>(d10 + o) : zero, b1 = below && right ? ld<F8>(d10 + g.co + o) : zero;
+        gradTransform(a0, a1, b0, b1, wt + static_cast<size_t>(p0) * kWinoGradBlock + t * pw + (o - p0), wStride);
+      }
+    }
+    for (long item = i0; item < i1; item++) {
+      const int kk = static_cast<int>(item % 16), c = static_cast<int>(item / 16) * 4 * FC;
+      filterTiles(std::min(4 * FC, g.ci - c), v + kk * vStride + (c >> 2) * panel4, panel4, wt + kk * wStride, kWinoGradBlock,
+                  m + kk * mStride + static_cast<size_t>(c) * g.co, g.co, 1, count, 0, 4);
+    }
+  }
 }
 
 void winogradFilterGrad(const float* x, const float* dy, float* out, int n, int hp, int wp, int ci, int oh, int ow, int co,
                         int threads) {
-  const int tilesY = (oh + 1) >> 1, tilesX = (ow + 1) >> 1;
-  const long tiles = static_cast<long>(n) * tilesY * tilesX;
+  const WinoGradShape g{(oh + 1) >> 1, (ow + 1) >> 1, hp, wp, ci, oh, ow, co};
+  const long tiles = static_cast<long>(n) * g.tilesY * g.tilesX;
   const size_t mStride = static_cast<size_t>(ci) * co;
-  const size_t vStride = static_cast<size_t>(kWinoGradBlock) * ci;
-  const size_t wStride = static_cast<size_t>(kWinoGradBlock) * co;
-  // M[k][c][o] accumulated over all tiles (shared); per thread V[k][c / 4][tile][4] and W[k][o panel][tile][width].
-  float* m = localScratch(16 * mStride, 0);
-  const size_t xRow = static_cast<size_t>(wp) * ci;
-  const int groups = (ci + 4 * FC - 1) / (4 * FC);
-  const size_t panel4 = static_cast<size_t>(kWinoGradBlock) * 4;
-  // As filterGrad: each thread owns (position, channel group) items, transforms what they read and
-  // accumulates them with no barrier until the output transform, which reads every position.
-  localPool().run(threadsFor(double(tiles) * 16 * ci * co, threads), [&](int tid, int nt, Barrier& barrier) {
-    long i0, i1;
-    share(16L * groups, tid, nt, i0, i1);
-    if (i0 < i1) {
-      int c0, c1, k0, k1;
-      itemRange(i0, i1, 16, ci, c0, c1, k0, k1);
-      for (long item = i0; item < i1; item++) {
-        const int kk = static_cast<int>(item % 16), c = static_cast<int>(item / 16) * 4 * FC;
-        std::memset(m + kk * mStride + static_cast<size_t>(c) * co, 0, std::min(4 * FC, ci - c) * co * sizeof(float));
-      }
-      float* v = localScratch(16 * (vStride + wStride), 1);
-      float* wt = v + 16 * vStride;
-      for (long q0 = 0; q0 < tiles; q0 += kWinoGradBlock) {
-        const long count = std::min<long>(kWinoGradBlock, tiles - q0);
-        for (long t = 0; t < count; t++) {
-          const float* p = x + windowStart(q0 + t, tilesY, tilesX, hp, wp, 2, 2) * ci;
-          // V[k][c / 4][tile][4]: eight channels are two 4-channel panels.
-          int c = c0;
-          for (; c + 8 <= c1; c += 8) {
-            F8 d[16];
-            inputTransform(p + c, ci, xRow, true, d);
-            float* at = v + (c >> 2) * panel4 + t * 4;
-            for (int kk = k0; kk < k1; kk++) {
-              std::memcpy(at + kk * vStride, &d[kk], 16);
-              std::memcpy(at + kk * vStride + panel4, reinterpret_cast<const float*>(&d[kk]) + 4, 16);
-            }
-          }
-          for (; c < c1; c++) {
-            float d[16];
-            inputTransform(p + c, ci, xRow, true, d);
-            for (int kk = k0; kk < k1; kk++) v[kk * vStride + (c >> 2) * panel4 + t * 4 + (c & 3)] = d[kk];
-          }
-          const long q = q0 + t;
-          const long rem = q % (static_cast<long>(tilesY) * tilesX);
-          const long ty = rem / tilesX, tx = rem - ty * tilesX;
-          const bool right = 2 * tx + 1 < ow, below = 2 * ty + 1 < oh;
-          const float* d00 = dy + windowStart(q, tilesY, tilesX, oh, ow, 2, 2) * co;
-          const float* d10 = d00 + static_cast<size_t>(ow) * co;
-          // co is a multiple of 8 (the host pads it); a pixel outside the output reads as zero.
-          const F8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
-          for (int o = 0; o < co; o += 8) {
-            const int p0 = o & ~15;
-            const int pw = panelWidth(p0, co);
-            const F8 a0 = ld<F8>(d00 + o), a1 = right ? ld<F8>(d00 + co + o) : zero;
-            const F8 b0 = below ? ld<F8>(d10 + o) : zero, b1 = below && right ? ld<F8>(d10 + co + o) : zero;
-            gradTransform(a0, a1, b0, b1, wt + static_cast<size_t>(p0) * kWinoGradBlock + t * pw + (o - p0), wStride);
-          }
-        }
-        for (long item = i0; item < i1; item++) {
-          const int kk = static_cast<int>(item % 16), c = static_cast<int>(item / 16) * 4 * FC;
-          filterTiles(std::min(4 * FC, ci - c), v + kk * vStride + (c >> 2) * panel4, panel4, wt + kk * wStride, kWinoGradBlock,
-                      m + kk * mStride + static_cast<size_t>(c) * co, co, 1, count, 0, 4);
-        }
-      }
-    }
-    barrier.wait();
-    // dW = A^T M A per (c, o), A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1].
-    long e0, e1;
-    share(static_cast<long>(mStride) / 8, tid, nt, e0, e1);
-    for (long e = 8 * e0; e < 8 * e1; e += 8) gradOutputTransform<F8>(m + e, mStride, out + e, mStride);
-  });
+  const long chunks = positionChunks(tiles, 16 * mStride);
+  // M[k][c][o], summed over the tiles (and its chunks' partial copies after it).
+  float* m = localScratch(16 * mStride * std::max<long>(chunks, 1), 0);
+  splitFilterGrad(
+      m, 16, ci, co, tiles, chunks, threadsFor(double(tiles) * 16 * ci * co, threads),
+      [&](float* part, long q0, long q1, long i0, long i1) {
+        float* v = localScratch(16 * static_cast<size_t>(kWinoGradBlock) * (ci + co), 1);
+        winoGradAccumulate(x, dy, part, g, q0, q1, i0, i1, v, v + 16 * static_cast<size_t>(kWinoGradBlock) * ci);
+      },
+      [&](int tid, int nt) {
+        // dW = A^T M A per (c, o), A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1].
+        long e0, e1;
+        share(static_cast<long>(mStride) / 8, tid, nt, e0, e1);
+        for (long e = 8 * e0; e < 8 * e1; e += 8) gradOutputTransform<F8>(m + e, mStride, out + e, mStride);
+      });
 }
 
 /** u, or with relu u where v > 0 and +0 elsewhere (ReLU's gradient folded into BatchNorm's backward). */
