@@ -21,8 +21,8 @@ export function padV2Config(backendName: string): KernelConfig {
 
 /**
  * A window of an NHWC image's rows and columns, all images and channels (the padding's gradient):
- * the stock wasm Slice took 17-42 ms for DenseNet's [32, 28, 28, 256] crop on one thread; padPlane
- * crops it in one threaded pass. Other slices go to the stock kernel.
+ * the stock wasm Slice took 17 ms for DenseNet's [32, 28, 28, 256] crop (42 ms with a second
+ * thread idle beside it); padPlane crops it in one threaded pass. Other slices go to the stock kernel.
  */
 export function sliceConfig(backendName: string): KernelConfig {
   return withStockFallback('Slice', backendName, (stock) => (args) => {
