@@ -532,38 +532,40 @@ inline void zeroItems(float* out, int positions, int ci, int co, long i0, long i
 }
 
 /**
- * Runs a filter gradient's accumulation on `threads` threads into sums ([positions][ci][co], with
- * room for `chunks` partial copies), then `finish` (tid, nt) after a barrier. With chunks >= 2 the
- * chunks go to whichever thread is free and are added in chunk order into the first copy; else
- * each thread owns a range of (channel group, position) items and accumulates them with no barrier.
- * accumulate(sums, position begin, position end, item begin, item end) adds one range.
+ * Runs a filter gradient's accumulation on `threads` threads into total ([positions][ci][co]), then
+ * `finish` (tid, nt) after a barrier. With chunks >= 2 the chunks go to whichever thread is free,
+ * each summed into its own copy in `parts` (room for `chunks` copies), and the copies are added in
+ * chunk order into total; else each thread owns a range of (channel group, position) items and
+ * accumulates them into total with no barrier. accumulate(sums, position begin, position end,
+ * item begin, item end) adds one range.
  */
 template <class Accumulate, class Finish>
-void splitFilterGrad(float* sums, int positions, int ci, int co, long work, long chunks, int threads, Accumulate accumulate,
-                     Finish finish) {
+void splitFilterGrad(float* total, float* parts, int positions, int ci, int co, long work, long chunks, int threads,
+                     Accumulate accumulate, Finish finish) {
   const size_t outputs = static_cast<size_t>(positions) * ci * co;
   const long items = static_cast<long>(positions) * ((ci + 4 * FC - 1) / (4 * FC));
   WorkQueue queue(std::max<long>(chunks, 1));
   localPool().run(threads, [&](int tid, int nt, Barrier& barrier) {
     if (chunks >= 2) {
       for (long j; queue.take(j);) {
-        float* part = sums + j * outputs;
+        float* part = parts + j * outputs;
         zeroItems(part, positions, ci, co, 0, items);
         accumulate(part, work * j / chunks, work * (j + 1) / chunks, 0L, items);
       }
       barrier.wait();
       long e0, e1;
       share(static_cast<long>(outputs), tid, nt, e0, e1);
-      for (long j = 1; j < chunks; j++) {
-        const float* part = sums + j * outputs;
-        for (long e = e0; e < e1; e++) sums[e] += part[e];
+      for (long e = e0; e < e1; e++) {
+        float sum = parts[e];
+        for (long j = 1; j < chunks; j++) sum += parts[j * outputs + e];
+        total[e] = sum;
       }
     } else {
       long i0, i1;
       share(items, tid, nt, i0, i1);
       if (i0 < i1) {
-        zeroItems(sums, positions, ci, co, i0, i1);
-        accumulate(sums, 0L, work, i0, i1);
+        zeroItems(total, positions, ci, co, i0, i1);
+        accumulate(total, 0L, work, i0, i1);
       }
     }
     barrier.wait();
@@ -579,18 +581,13 @@ void filterGrad(const float* x, const float* dy, float* out, int n, int hp, int 
   const size_t outputs = static_cast<size_t>(taps) * ci * co;
   // Chunks of whole rows, at least 256 output pixels each.
   const long chunks = std::min(positionChunks(rows * ow, outputs), rows);
-  float* sums = chunks >= 2 ? localScratch(chunks * outputs, 0) : out;
   splitFilterGrad(
-      sums, taps, ci, co, rows, chunks, threadsFor(double(rows) * ow * taps * ci * co, threads),
+      out, chunks >= 2 ? localScratch(chunks * outputs, 0) : nullptr, taps, ci, co, rows, chunks,
+      threadsFor(double(rows) * ow * taps * ci * co, threads),
       [&](float* part, long r0, long r1, long i0, long i1) {
         filterGradAccumulate(x, dy, part, g, r0, r1, i0, i1, localScratch(gradPanelFloats(g), 1));
       },
-      [&](int tid, int nt) {
-        if (chunks < 2) return;
-        long e0, e1;
-        share(static_cast<long>(outputs), tid, nt, e0, e1);
-        std::memcpy(out + e0, sums + e0, (e1 - e0) * sizeof(float));
-      });
+      [](int, int) {});
 }
 
 /** The geometry of a Winograd filter gradient: x padded to hp x wp x ci, dy oh x ow x co, in 2x2 output tiles. */
@@ -662,10 +659,10 @@ void winogradFilterGrad(const float* x, const float* dy, float* out, int n, int 
   const long tiles = static_cast<long>(n) * g.tilesY * g.tilesX;
   const size_t mStride = static_cast<size_t>(ci) * co;
   const long chunks = positionChunks(tiles, 16 * mStride);
-  // M[k][c][o], summed over the tiles (and its chunks' partial copies after it).
-  float* m = localScratch(16 * mStride * std::max<long>(chunks, 1), 0);
+  // M[k][c][o], summed over the tiles, and the chunks' partial copies after it.
+  float* m = localScratch(16 * mStride * (chunks >= 2 ? chunks + 1 : 1), 0);
   splitFilterGrad(
-      m, 16, ci, co, tiles, chunks, threadsFor(double(tiles) * 16 * ci * co, threads),
+      m, m + 16 * mStride, 16, ci, co, tiles, chunks, threadsFor(double(tiles) * 16 * ci * co, threads),
       [&](float* part, long q0, long q1, long i0, long i1) {
         float* v = localScratch(16 * static_cast<size_t>(kWinoGradBlock) * (ci + co), 1);
         winoGradAccumulate(x, dy, part, g, q0, q1, i0, i1, v, v + 16 * static_cast<size_t>(kWinoGradBlock) * ci);
