@@ -45,6 +45,28 @@ test('a native kernel given a tensor past the heap throws a RangeError instead o
   addon!.padPlane(heap, 2, 0, 512, 1, 4, 4, 4, 5, 5, 4, 1, 1);
 });
 
+test('channel sums are bit-identical float64s on 1, 2 and 3 threads, with and without the ReLU mask', { skip: skipNative }, () => {
+  const { addon } = loadNativeKernels('native');
+  // 9792 rows of 97 channels (one past the last 8): 14 row chunks, 3 threads. BatchNorm rounds
+  // these sums to float32 coefficients, which can hide a changed order; the raw float64s cannot.
+  const [rows, channels] = [9792, 97];
+  const bytes = 4 * rows * channels;
+  const heap = new ArrayBuffer(2 * bytes + 16 * channels);
+  const values = new Float32Array(heap, 0, 2 * rows * channels);
+  let seed = 7;
+  for (let i = 0; i < values.length; i++) values[i] = ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 30 - 1) * 3;
+  const sums = new Float64Array(heap, 2 * bytes, 2 * channels);
+  for (const relu of [false, true]) {
+    const byThreads = [1, 2, 3].map((threads) => {
+      addon!.channelSums(heap, threads, 0, bytes, rows, channels, 2 * bytes, relu);
+      return Array.from(sums);
+    });
+    assert.ok(byThreads[0]!.some((v) => v !== 0));
+    assert.deepEqual(byThreads[1], byThreads[0], `relu ${relu}: 2 threads`);
+    assert.deepEqual(byThreads[2], byThreads[0], `relu ${relu}: 3 threads`);
+  }
+});
+
 /** Outputs and gradients of the kernels that split work across threads, on one set of inputs. */
 function kernelOutputs(): Float32Array[] {
   return tf.tidy(() => {
@@ -76,8 +98,10 @@ function kernelOutputs(): Float32Array[] {
       tf.sub(x, tf.range(0, 32, 1, 'float32')),
       tf.transpose(tf.reshape(x, [8, 36 * 34, 32]), [0, 2, 1]),
     );
-    // BatchNorm with the ReLU folded into its backward, and both pooling gradients.
-    outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(bnRelu(a as tf.Tensor4D))))([x]));
+    // BatchNorm with the ReLU folded into its backward, wide enough (940 Ki elements) that its
+    // channel sums run on 3 threads over 14 row chunks; then both pooling gradients.
+    const wide = tf.randomNormal([8, 36, 34, 96], 0, 1, 'float32', 6) as tf.Tensor4D;
+    outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(bnRelu(a as tf.Tensor4D))))([wide]));
     outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'))))([x]));
     outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'))))([x]));
     return outs.map((t) => t.dataSync() as Float32Array);
