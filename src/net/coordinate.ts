@@ -108,6 +108,8 @@ export async function coordinate(o: CoordinateOptions): Promise<TrainSummary> {
         // Sites disconnect once told; give them a moment to hear it.
         const deadline = Date.now() + 5000;
         while (coordinator.connected().length > 0 && Date.now() < deadline) await coordinator.changes(deadline - Date.now());
+        const lingering = coordinator.connected();
+        if (lingering.length > 0) o.log(`still connected 5 s after the run finished, closing: ${lingering.join(', ')}`);
         return next.value;
       }
       const event = next.value;

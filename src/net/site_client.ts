@@ -153,6 +153,9 @@ class SiteClient {
       }
     } finally {
       clearTimeout(watchdog);
+      // Cancels the Pull stream when the session ends (on RUN_FINISHED too): leaving the loop alone
+      // kept the HTTP/2 stream open, and the coordinator waited out its grace period for us.
+      silence.abort();
     }
     return flowed;
   }

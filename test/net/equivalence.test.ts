@@ -17,6 +17,8 @@ for (const strategy of ['fedavg', 'fedbn', 'harmofl']) {
     const sites = SITES.map((s) => join(kits, data, s, port));
     assert.equal(await proc.exited, 0, proc.output());
     for (const s of sites) assert.equal(await s.exited, 0, s.output());
+    // Told the run is over, every site ends its stream: none is left for the coordinator to close.
+    assert.doesNotMatch(proc.output(), /still connected 5 s after the run finished/);
     assert.deepEqual(await metricsOf(deployed), await metricsOf(simulated));
     assert.match(sites[0]!.output(), /round 1: sent update: \d+ entries, \d+ bytes/);
   });
