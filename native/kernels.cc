@@ -94,6 +94,9 @@ inline float* localScratch(size_t floats, int slot) {
   return b.data();
 }
 
+/** localScratch for `count` float64s (the vectors' storage is aligned for them). */
+inline double* localDoubles(size_t count, int slot) { return reinterpret_cast<double*>(localScratch(2 * count, slot)); }
+
 /**
  * y_i[0 .. 8 NV) = sum over taps and channels of x_i[tap, c] * w[tap, c, .] for MR pixels: xs[i]
  * is pixel i's window in the padded input, w the packed panel ([kh, kw, ci] x 8 NV floats).
@@ -678,22 +681,28 @@ void winogradFilterGrad(const float* x, const float* dy, float* out, int n, int 
 /** u, or with relu u where v > 0 and +0 elsewhere (ReLU's gradient folded into BatchNorm's backward). */
 inline float masked(float u, float v, bool relu) { return relu && !(v > 0) ? 0.0f : u; }
 
+/** masked for 8 floats: u loaded from p, v already loaded. */
+template <bool Relu>
+inline __m256 maskedLoad(const float* p, __m256 v) {
+  const __m256 u = _mm256_loadu_ps(p);
+  return Relu ? _mm256_and_ps(u, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ)) : u;
+}
+
 /**
  * Adds the float64 sums of u and u * v (u masked by v > 0 when Relu) over rows [r0, r1) into
- * sum[0, channels) and sq[0, channels), row after row, 8 channels at a time. Reading the rows in order keeps one stream
- * the hardware prefetchers follow: summing down columns of 16 channels (sums in registers) ran at
- * a third of this speed on a tensor fresh from memory. By-value parameters: see affineRows.
+ * sum[0, channels) and sq[0, channels), row after row, 8 channels at a time. Reading the rows in
+ * order keeps one stream the hardware prefetchers follow: summing down columns of 16 channels
+ * (sums in registers) ran at a third of this speed on a tensor fresh from memory. By-value
+ * parameters: see affineRows.
  */
 template <bool Relu>
 void rowSums(const float* u, const float* v, long r0, long r1, int channels, double* sum, double* sq) {
   const int vec = channels & ~7;
-  const __m256 zero = _mm256_setzero_ps();
   for (long r = r0; r < r1; r++) {
     const size_t at = static_cast<size_t>(r) * channels;
     for (int c = 0; c < vec; c += 8) {
       const __m256 b = _mm256_loadu_ps(v + at + c);
-      __m256 a = _mm256_loadu_ps(u + at + c);
-      if (Relu) a = _mm256_and_ps(a, _mm256_cmp_ps(b, zero, _CMP_GT_OQ));
+      const __m256 a = maskedLoad<Relu>(u + at + c, b);
       const __m256d a0 = _mm256_cvtps_pd(_mm256_castps256_ps128(a)), a1 = _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1));
       const __m256d b0 = _mm256_cvtps_pd(_mm256_castps256_ps128(b)), b1 = _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1));
       _mm256_storeu_pd(sum + c, _mm256_add_pd(_mm256_loadu_pd(sum + c), a0));
@@ -728,14 +737,13 @@ inline long rowChunks(int rows, int channels) {
 void channelSums(const float* u, const float* v, int rows, int channels, double* out, bool relu, int threads) {
   const long chunks = rowChunks(rows, channels);
   const size_t width = 2 * static_cast<size_t>(channels);
-  thread_local std::vector<double> partsBuffer;
-  if (partsBuffer.size() < chunks * width) partsBuffer.resize(chunks * width);
-  double* parts = partsBuffer.data();
+  // The calling thread is also thread 0, whose sums take slot 0.
+  double* parts = localDoubles(chunks * width, 1);
   WorkQueue queue(chunks);
   localPool().run(threadsFor(double(rows) * channels, threads, kMemoryWork), [&](int, int, Barrier&) {
     // Sums go to the thread's own scratch first: adjacent chunks' copies share a cache line at
     // their ends, which the two threads would pass back and forth on every row.
-    double* sums = reinterpret_cast<double*>(localScratch(2 * width, 0));
+    double* sums = localDoubles(width, 0);
     for (long j; queue.take(j);) {
       std::fill(sums, sums + width, 0.0);
       (relu ? rowSums<true> : rowSums<false>)(u, v, rows * j / chunks, rows * (j + 1) / chunks, channels, sums, sums + channels);
@@ -761,13 +769,11 @@ void affineRows(const float* u, const float* v, float* out, long r0, long r1, in
   const float* b = coef + 2 * channels;
   const float* k = coef + 3 * channels;
   const int vec = channels & ~7;
-  const __m256 zero = _mm256_setzero_ps();
   for (long r = r0; r < r1; r++) {
     const size_t at = static_cast<size_t>(r) * channels;
     for (int c = 0; c < vec; c += 8) {
       const __m256 vv = _mm256_loadu_ps(v + at + c);
-      __m256 uu = _mm256_loadu_ps(u + at + c);
-      if (Relu) uu = _mm256_and_ps(uu, _mm256_cmp_ps(vv, zero, _CMP_GT_OQ));
+      const __m256 uu = maskedLoad<Relu>(u + at + c, vv);
       const __m256 t = _mm256_fmadd_ps(_mm256_loadu_ps(b + c), vv, _mm256_loadu_ps(k + c));
       _mm256_storeu_ps(out + at + c, _mm256_fmadd_ps(_mm256_loadu_ps(a + c), _mm256_sub_ps(uu, _mm256_loadu_ps(s + c)), t));
     }

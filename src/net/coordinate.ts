@@ -106,10 +106,11 @@ export async function coordinate(o: CoordinateOptions): Promise<TrainSummary> {
         coordinator.progress.phase = 'finished';
         coordinator.broadcast({ kind: MessageKind.RUN_FINISHED, round: config.rounds - 1 });
         // Sites disconnect once told; give them a moment to hear it.
-        const deadline = Date.now() + 5000;
+        const graceMs = 5000;
+        const deadline = Date.now() + graceMs;
         while (coordinator.connected().length > 0 && Date.now() < deadline) await coordinator.changes(deadline - Date.now());
         const lingering = coordinator.connected();
-        if (lingering.length > 0) o.log(`still connected 5 s after the run finished, closing: ${lingering.join(', ')}`);
+        if (lingering.length > 0) o.log(`still connected ${graceMs / 1000} s after the run finished, closing: ${lingering.join(', ')}`);
         return next.value;
       }
       const event = next.value;

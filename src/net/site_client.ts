@@ -120,16 +120,17 @@ class SiteClient {
     this.o.log(`joined federation ${federation} run ${join.runId} as ${this.o.site}`);
     let assembler: MessageAssembler | undefined;
     let flowed = false;
-    // A coordinator that vanished without closing the connection sends no heartbeat: give up on it.
-    const silence = new AbortController();
+    // Ends the Pull stream: when the session ends, or when a coordinator that vanished without
+    // closing the connection has sent no heartbeat for a while.
+    const pullAbort = new AbortController();
     let watchdog: NodeJS.Timeout | undefined;
     const arm = (): void => {
       clearTimeout(watchdog);
-      watchdog = setTimeout(() => silence.abort(new Error('the coordinator went silent')), 4 * join.heartbeatMs);
+      watchdog = setTimeout(() => pullAbort.abort(new Error('the coordinator went silent')), 4 * join.heartbeatMs);
     };
     arm();
     try {
-      for await (const frame of service.pull({ federation, site: this.o.site, runId: join.runId, data }, { signal: silence.signal })) {
+      for await (const frame of service.pull({ federation, site: this.o.site, runId: join.runId, data }, { signal: pullAbort.signal })) {
         flowed = true;
         arm();
         const part = frame.part;
@@ -155,7 +156,7 @@ class SiteClient {
       clearTimeout(watchdog);
       // Cancels the Pull stream when the session ends (on RUN_FINISHED too): leaving the loop alone
       // kept the HTTP/2 stream open, and the coordinator waited out its grace period for us.
-      silence.abort();
+      pullAbort.abort();
     }
     return flowed;
   }
