@@ -1,4 +1,3 @@
-import { defaultThreads } from '../engine/node_backend.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -9,7 +8,7 @@ import { workerClientApp } from '../flower/worker_client_app.js';
 import { exportInitialArrays } from '../flower/initial_arrays.js';
 import { loadNodeKey } from '../flower/node_auth.js';
 import { runSuperNode } from '../flower/supernode.js';
-import { oneOf, parseBound } from './options.js';
+import { clientThreads, oneOf, parseBound } from './options.js';
 import { addTrainOptions, prepareFromCli, withPool, type TrainOptions } from './train_options.js';
 
 /** The strategies whose server side is Flower's FedAvg (HarmoFL's amplitude is one more averaged array). */
@@ -69,7 +68,7 @@ export function registerFlowerJoin(program: Command): void {
       if (site === undefined) throw new Error(`--data holds ${sites.length} sites (${sites.join(', ')}); pick this one with --site`);
       const key = loadNodeKey(readFileSync(authKey, 'utf8'), authKey);
       // One worker thread trains; the main thread keeps the Fleet connection and its heartbeats.
-      await withPool({ workers: 1, backend: o.backend, threads: o.threads ?? defaultThreads() }, async (pool) => {
+      await withPool({ workers: 1, backend: o.backend, threads: clientThreads(o) }, async (pool) => {
         const app = workerClientApp(pool, config.data, site);
         const flowerSite = await openFlowerSite({
           fed: prepared.fed,

@@ -1,11 +1,10 @@
 import { Option, type Command } from 'commander';
-import { defaultThreads, initBackend } from '../engine/node_backend.js';
 import type { BackendChoice } from '../engine/backend.js';
 import { Rng } from '../engine/rng.js';
 import { saveModel } from '../harmofl/model_file.js';
 import { loadModelSafetensors } from '../harmofl/model_safetensors.js';
 import { architecture, ARCHITECTURES, type Architecture, type ArchitectureFlags } from '../experiment/prepare.js';
-import { addBackendOption, parseList, parsePositiveInt } from './options.js';
+import { addBackendOption, initCommandBackend, parseList, parsePositiveInt } from './options.js';
 
 interface ImportOptions extends ArchitectureFlags {
   from: string;
@@ -32,7 +31,7 @@ export function registerImport(program: Command): void {
     .option('--image-size <px>', 'input height and width (default 384 for unet, 96 for densenet)', positive('--image-size'))
     .option('--classes <k>', 'output classes (default 2)', positive('--classes'));
   addBackendOption(cmd).action(async (o: ImportOptions) => {
-    await initBackend(o.backend, { threads: o.threads ?? defaultThreads() });
+    await initCommandBackend(o);
     const model = await loadModelSafetensors(o.from, new Rng(0), {
       ...(o.model === undefined
         ? {}

@@ -1,18 +1,15 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { defaultThreads, initBackend } from '../engine/node_backend.js';
-import type { BackendChoice } from '../engine/backend.js';
 import { readCpuInfo, simdFlags } from '../engine/cpu_info.js';
 import { kernelThreads } from '../engine/heap_kernels.js';
-import { addBackendOption } from './options.js';
+import { addBackendOption, initCommandBackend, type BackendOptions } from './options.js';
 
 /** `harmofl info`: the CPU, which compute backend and which heap kernels this machine gets and why, and the tfjs version. */
 export function registerInfo(program: Command): void {
   addBackendOption(
     program.command('info').description('print the CPU, the compute backend and the kernels this machine uses, and why'),
-  ).action(async (opts: { backend: BackendChoice; threads?: number }) => {
-    const threads = opts.threads ?? defaultThreads();
-    const info = await initBackend(opts.backend, { threads });
+  ).action(async (opts: BackendOptions) => {
+    const info = await initCommandBackend(opts);
     const cpu = readCpuInfo();
     const kernels = info.heapKernels ?? 'none (the backend runs its own kernels)';
     process.stdout.write(

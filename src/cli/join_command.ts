@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { defaultThreads, initBackend } from '../engine/node_backend.js';
 import type { BackendChoice } from '../engine/backend.js';
 import { runSite } from '../net/site_client.js';
 import { readSiteKit } from '../pki/kit_config.js';
-import { addBackendOption } from './options.js';
+import { addBackendOption, initCommandBackend } from './options.js';
 import { warnInsecure } from './serve_command.js';
 
 interface JoinOptions {
@@ -39,7 +38,7 @@ export function registerJoin(program: Command): void {
     if (o.insecure === true) warnInsecure(`SITE ${kit.config.site}`);
     if (o.site !== undefined && o.site !== kit.config.site)
       throw new Error(`--site ${o.site}, but the kit is site ${kit.config.site}'s; a site joins with its own kit`);
-    const backend = await initBackend(o.backend, { threads: o.threads ?? defaultThreads() });
+    const backend = await initCommandBackend(o);
     const log = (line: string): void => void process.stdout.write(`[${kit.config.site}] ${line}\n`);
     log(`backend: ${backend.name} (${backend.detail})`);
     await runSite({

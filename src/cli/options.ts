@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
-import { BACKEND_CHOICES, type BackendChoice } from '../engine/backend.js';
+import { BACKEND_CHOICES, type BackendChoice, type BackendInfo } from '../engine/backend.js';
+import { defaultThreads, initBackend } from '../engine/node_backend.js';
 
 /** Parses a comma-separated list. */
 export function parseList(value: string): string[] {
@@ -34,6 +35,20 @@ export function addBackendOption(cmd: Command, threads = true): Command {
       (v: string) => parsePositiveInt(v, '--threads'),
     );
   return cmd;
+}
+
+/** What `addBackendOption` parses. */
+export interface BackendOptions {
+  backend: BackendChoice;
+  threads?: number;
+}
+
+/** Kernel threads of a command's one client: `--threads`, else every core. */
+export const clientThreads = (o: BackendOptions): number => o.threads ?? defaultThreads();
+
+/** Starts the backend that `--backend` and `--threads` ask for, for a command's one client. */
+export function initCommandBackend(o: BackendOptions): Promise<BackendInfo> {
+  return initBackend(o.backend, { threads: clientThreads(o) });
 }
 
 /** Adds `--workers` (parallel clients, default the machine's cores). */

@@ -1,10 +1,9 @@
 import { Option, type Command } from 'commander';
-import { defaultThreads, initBackend } from '../engine/node_backend.js';
 import type { BackendChoice } from '../engine/backend.js';
 import type { Normalization } from '../nn/batch_norm.js';
 import { runPrediction } from '../predict/runner.js';
 import { formatTable } from '../report/table.js';
-import { addBackendOption, parsePositiveInt } from './options.js';
+import { addBackendOption, initCommandBackend, parsePositiveInt } from './options.js';
 
 interface PredictCliOptions {
   threads?: number;
@@ -57,7 +56,7 @@ export function registerPredict(program: Command): void {
     .option('--seed <n>', "a federation's split seed (the training run's)", (v: string) => Number(v), 0)
     .option('--json', 'print the report as JSON');
   addBackendOption(cmd).action(async (o: PredictCliOptions) => {
-    const backend = await initBackend(o.backend, { threads: o.threads ?? defaultThreads() });
+    const backend = await initCommandBackend(o);
     process.stderr.write(`backend: ${backend.name}\n`);
     const norm = o.norm ?? (o.calibrateData === undefined ? 'batch' : 'calibrated');
     const report = await runPrediction({

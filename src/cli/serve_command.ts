@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { defaultThreads, initBackend } from '../engine/node_backend.js';
 import { configsFor } from '../experiment/prepare.js';
 import { STRATEGY_NAMES } from '../fl/strategies/index.js';
 import { coordinate } from '../net/coordinate.js';
 import { readServerKit } from '../pki/kit_config.js';
-import { oneOf, parseBound, parsePositiveInt } from './options.js';
+import { initCommandBackend, oneOf, parseBound, parsePositiveInt } from './options.js';
 import { addTrainOptions, printEvents, runOptionsOf, type TrainOptions } from './train_options.js';
 
 interface ServeOptions extends TrainOptions {
@@ -82,7 +81,7 @@ export function registerServe(program: Command): void {
           throw new Error(
             `${flag} ${k}, but the kit ${o.kit} admits only ${eligible} site(s); add sites with harmofl provision --add-site`,
           );
-      const backend = await initBackend(o.backend, { threads: o.threads ?? defaultThreads() });
+      const backend = await initCommandBackend(o);
       process.stderr.write(`backend: ${backend.name} (${backend.detail})\n`);
       const runOptions = { ...runOptionsOf({ ...o, data: DATA_AT_SITES }) };
       const log = (line: string): void => void process.stderr.write(`[coordinator] ${line}\n`);

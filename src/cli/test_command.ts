@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { detectFormat, loadFederation } from '../data/federation.js';
-import { defaultThreads, initBackend } from '../engine/node_backend.js';
 import type { BackendChoice } from '../engine/backend.js';
 import { toNamedArrays } from '../engine/named_arrays.js';
 import { Rng } from '../engine/rng.js';
@@ -10,7 +9,7 @@ import { readCheckpoint } from '../fl/checkpoint.js';
 import type { TrainConfig } from '../fl/train_config.js';
 import { loadModel } from '../harmofl/model_file.js';
 import { formatTable } from '../report/table.js';
-import { addBackendOption, parsePositiveInt } from './options.js';
+import { addBackendOption, initCommandBackend, parsePositiveInt } from './options.js';
 
 interface TestOptions {
   checkpoint: string;
@@ -47,7 +46,7 @@ export function registerTest(program: Command): void {
     .option('--seed <n>', "split seed (default: the training run's, from checkpoint.hflc beside the model)", (v: string) => Number(v))
     .option('--json', 'print JSON');
   addBackendOption(cmd).action(async (o: TestOptions) => {
-    const backend = await initBackend(o.backend, { threads: o.threads ?? defaultThreads() });
+    const backend = await initCommandBackend(o);
     process.stderr.write(`backend: ${backend.name}\n`);
     const model = await loadModel(o.checkpoint, new Rng(0));
     const state = toNamedArrays(model.params.state());

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { defaultThreads, initBackend } from '../engine/node_backend.js';
+import { defaultThreads } from '../engine/node_backend.js';
 import type { BackendChoice } from '../engine/backend.js';
 import { WorkerPool } from '../engine/worker_pool.js';
 import { prepareRun, type PreparedRun, type RunOptions } from '../experiment/prepare.js';
@@ -9,7 +9,7 @@ import { summaryTable } from '../report/federation_summary.js';
 import type { EventListener } from '../experiment/train.js';
 import { allStrategyOptions } from '../fl/strategies/index.js';
 import { formatTable } from '../report/table.js';
-import { addBackendOption, addWorkersOption, oneOf, parseBound, parseList, parsePositiveInt } from './options.js';
+import { addBackendOption, addWorkersOption, initCommandBackend, oneOf, parseBound, parseList, parsePositiveInt } from './options.js';
 
 /** What commander hands a training command: the run options plus each strategy option by key. */
 export interface TrainOptions extends Omit<RunOptions, 'strategyOptions'> {
@@ -95,7 +95,7 @@ export const printEvents: EventListener = (event, config) => {
 
 /** Starts the backend and prepares the run, printing both to stderr. */
 export async function prepareFromCli(o: TrainOptions): Promise<PreparedRun> {
-  const backend = await initBackend(o.backend, { threads: o.threads ?? defaultThreads() });
+  const backend = await initCommandBackend(o);
   process.stderr.write(`backend: ${backend.name} (${backend.detail})\n`);
   const prepared = await prepareRun(runOptionsOf(o));
   process.stderr.write(`${summaryTable(prepared.fed, prepared.summary)}\n`);
