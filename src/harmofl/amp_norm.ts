@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scope } from '../nn/params.js';
-import { meanAmplitude, normalizeAmplitude } from './amplitude.js';
+import { meanAmplitude, normalizeAmplitude, spectrum, type Spectrum } from './amplitude.js';
 
 /** AmpNorm options: `L` sets the replaced low-frequency square, `momentum` the running-amplitude EMA. */
 export interface AmpNormOptions {
@@ -48,29 +48,46 @@ export class AmpNorm {
    * later ones update it as an EMA with `momentum` (0: never moves, as the released code).
    */
   observe(x: tf.Tensor4D): void {
-    if (this.frozen || this.options.enabled === false) return;
-    const running = this.runningAmp.dataSync();
-    const empty = running.every((v) => v === 0);
-    const m = this.options.momentum;
-    // Decide before the FFT: with momentum 0 only the first batch is ever used.
-    if (!empty && m === 0) return;
-    const batchAmp = meanAmplitude(toPlanes(x), x.shape[3]);
-    const next = empty ? Float32Array.from(batchAmp) : Float32Array.from(running, (r, i) => (1 - m) * r + m * batchAmp[i]!);
-    tf.tidy(() => this.runningAmp.assign(tf.tensor(next, this.shape)));
+    this.fold(x);
   }
 
   /** Normalizes an NHWC batch toward the running amplitude (no gradient flows through it). */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    // A new tensor even when disabled: callers dispose what this returns.
-    if (this.options.enabled === false) return tf.clone(x);
-    return this.options.L === 0 ? this.shiftDc(x) : this.applyFft(x);
+    return this.normalized(x, undefined);
   }
 
-  /** The general FFT path, for any L. */
-  applyFft(x: tf.Tensor4D): tf.Tensor4D {
+  /** `observe` then `apply`, with one forward FFT of the batch where both need it (L > 0 with a moving amplitude). */
+  observeAndApply(x: tf.Tensor4D): tf.Tensor4D {
+    return this.normalized(x, this.fold(x));
+  }
+
+  /** x normalized; `s` is its spectrum when `fold` computed one. */
+  private normalized(x: tf.Tensor4D, s: Spectrum | undefined): tf.Tensor4D {
+    // A new tensor even when disabled: callers dispose what this returns.
+    if (this.options.enabled === false) return tf.clone(x);
+    return this.options.L === 0 ? this.shiftDc(x) : this.applyFft(x, s);
+  }
+
+  /** The general FFT path, for any L; `s` is the batch's spectrum when already computed (it is consumed). */
+  applyFft(x: tf.Tensor4D, s: Spectrum = spectrum(toPlanes(x))): tf.Tensor4D {
     const [n, h, w, c] = x.shape;
-    const out = normalizeAmplitude(toPlanes(x), c, this.runningAmp.dataSync(), this.options.L);
+    const out = normalizeAmplitude(s, c, this.runningAmp.dataSync(), this.options.L);
     return tf.tidy(() => tf.transpose(tf.tensor4d(Float32Array.from(out), [n, c, h, w]), [0, 2, 3, 1]));
+  }
+
+  /** Folds x into the running amplitude (see `observe`); returns x's spectrum when it computed one. */
+  private fold(x: tf.Tensor4D): Spectrum | undefined {
+    if (this.frozen || this.options.enabled === false) return undefined;
+    const running = this.runningAmp.dataSync();
+    const empty = running.every((v) => v === 0);
+    const m = this.options.momentum;
+    // Decide before the FFT: with momentum 0 only the first batch is ever used.
+    if (!empty && m === 0) return undefined;
+    const s = spectrum(toPlanes(x));
+    const batchAmp = meanAmplitude(s, x.shape[3]);
+    const next = empty ? Float32Array.from(batchAmp) : Float32Array.from(running, (r, i) => (1 - m) * r + m * batchAmp[i]!);
+    tf.tidy(() => this.runningAmp.assign(tf.tensor(next, this.shape)));
+    return s;
   }
 
   /**

@@ -19,26 +19,37 @@ function plan(h: number, w: number): Fft2d {
   return p;
 }
 
-/** Forward 2-D FFT of every plane; returns (re, im) in the unshifted layout. */
-function fft2(planes: Planes): { re: Float64Array; im: Float64Array } {
+/** The forward 2-D FFTs of a batch's planes, (re, im) in the unshifted layout. */
+export interface Spectrum {
+  re: Float64Array;
+  im: Float64Array;
+  count: number;
+  h: number;
+  w: number;
+}
+
+/** Forward 2-D FFT of every plane: computed once, it serves both the batch amplitude and the normalization. */
+export function spectrum(planes: Planes): Spectrum {
   const { count, h, w } = planes;
   const re = Float64Array.from(planes.data);
   const im = new Float64Array(re.length);
   const p = plan(h, w);
   for (let i = 0; i < count; i++) p.transform(re, im, i * h * w, false);
-  return { re, im };
+  return { re, im, count, h, w };
 }
 
+/** |r + i m|: pixel spectra are far from float64's overflow, so the plain root serves (Math.hypot guards it at 4x the time). */
+const magnitude = (r: number, m: number): number => Math.sqrt(r * r + m * m);
+
 /** Mean over N of |FFT2| for an NCHW batch with C channels: the [C, H, W] batch amplitude. */
-export function meanAmplitude(planes: Planes, channels: number): Float64Array {
-  const { count, h, w } = planes;
+export function meanAmplitude(s: Spectrum, channels: number): Float64Array {
+  const { count, h, w, re, im } = s;
   const size = h * w;
-  const { re, im } = fft2(planes);
   const out = new Float64Array(channels * size);
   const n = count / channels;
   for (let i = 0; i < count; i++) {
     const c = i % channels;
-    for (let k = 0; k < size; k++) out[c * size + k] += Math.hypot(re[i * size + k]!, im[i * size + k]!) / n;
+    for (let k = 0; k < size; k++) out[c * size + k] += magnitude(re[i * size + k]!, im[i * size + k]!) / n;
   }
   return out;
 }
@@ -65,12 +76,12 @@ function lowFrequencyIndices(h: number, w: number, L: number): number[] {
 
 /**
  * `utils/amp_utils.normalize` of the reference: each plane's low-frequency amplitude replaced by
- * `ampTarget` (per channel, [C, H, W]), phase kept, inverse FFT, real part.
+ * `ampTarget` (per channel, [C, H, W]), phase kept, inverse FFT, real part. Transforms `s` in
+ * place and returns its real part: read anything else from `s` first.
  */
-export function normalizeAmplitude(planes: Planes, channels: number, ampTarget: ArrayLike<number>, L: number): Float64Array {
-  const { count, h, w } = planes;
+export function normalizeAmplitude(s: Spectrum, channels: number, ampTarget: ArrayLike<number>, L: number): Float64Array {
+  const { count, h, w, re, im } = s;
   const size = h * w;
-  const { re, im } = fft2(planes);
   const idx = lowFrequencyIndices(h, w, L);
   const p = plan(h, w);
   for (let i = 0; i < count; i++) {
@@ -80,7 +91,7 @@ export function normalizeAmplitude(planes: Planes, channels: number, ampTarget: 
       const a = ampTarget[ampBase + k]!;
       const r = re[base + k]!;
       const m = im[base + k]!;
-      const mag = Math.hypot(r, m);
+      const mag = magnitude(r, m);
       // Keep the phase; atan2(0, 0) = 0, so a zero coefficient takes the target with phase 0.
       if (mag > 0) {
         re[base + k] = (r / mag) * a;

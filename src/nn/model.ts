@@ -39,6 +39,8 @@ export interface InputNorm {
   observe(x: tf.Tensor4D): void;
   /** The preprocessed batch (a new tensor the caller owns). */
   apply(x: tf.Tensor4D): tf.Tensor4D;
+  /** `observe` then `apply` on one training batch, sharing what the two compute alike. */
+  observeAndApply(x: tf.Tensor4D): tf.Tensor4D;
 }
 
 /** Builds a model's input preprocessor under `scope` (its state entries) for inputs of `inputShape` ([C, H, W]). */
@@ -64,6 +66,5 @@ export interface Model {
 
 /** The preprocessed batch: folded into what the preprocessor learns when training, then normalized (outside any gradient). */
 export function normalizeInput(model: Model, x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-  if (training) model.inputNorm.observe(x);
-  return model.inputNorm.apply(x);
+  return training ? model.inputNorm.observeAndApply(x) : model.inputNorm.apply(x);
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/node_backend.js';
-import { normalizeAmplitude } from '../../src/harmofl/amplitude.js';
+import { normalizeAmplitude, spectrum } from '../../src/harmofl/amplitude.js';
 import { AmpNorm } from '../../src/harmofl/amp_norm.js';
 import { ParamStore, Scope } from '../../src/nn/params.js';
 import { Rng } from '../../src/engine/rng.js';
@@ -25,7 +25,7 @@ test('amp_normalize: normalize(src, amp_target, L) for every L in the file', () 
   const [c, h, w] = g.src.shape as [number, number, number];
   assert.ok(g.cases.length > 0);
   for (const { L, output } of g.cases) {
-    const out = normalizeAmplitude({ data: g.src.data, count: c, h, w }, c, g.amp_target.data, L);
+    const out = normalizeAmplitude(spectrum({ data: g.src.data, count: c, h, w }), c, g.amp_target.data, L);
     expectClose(out, output.data, { atol: 1e-5 }, `L=${L}`);
   }
 });

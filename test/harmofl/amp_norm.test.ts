@@ -70,3 +70,23 @@ test('AmpNorm with L >= 0.5 on square images gives every image the running ampli
   store.dispose();
   store2.dispose();
 });
+
+test('AmpNorm observeAndApply (one forward FFT) equals observe then apply, to the bit, over an EMA of batches', async () => {
+  await initBackend('wasm');
+  const store = new ParamStore(new Rng(0));
+  const options = { L: 0.1, momentum: 0.1 };
+  const [shared, apart] = ['shared', 'apart'].map((name) => new AmpNorm(new Scope(store, name), [3, 12, 10], options)) as [
+    AmpNorm,
+    AmpNorm,
+  ];
+  for (let seed = 1; seed <= 3; seed++) {
+    const x = tf.randomUniform([4, 12, 10, 3], 0, 1, 'float32', seed) as tf.Tensor4D;
+    const one = shared.observeAndApply(x);
+    apart.observe(x);
+    const two = apart.apply(x);
+    assert.deepEqual(one.dataSync(), two.dataSync(), `batch ${seed}: outputs`);
+    assert.deepEqual(shared.runningAmp.dataSync(), apart.runningAmp.dataSync(), `batch ${seed}: running amplitude`);
+    tf.dispose([x, one, two]);
+  }
+  store.dispose();
+});
