@@ -38,7 +38,7 @@ export function spectrum(planes: Planes): Spectrum {
   return { re, im, count, h, w };
 }
 
-/** |r + i m|: pixel spectra are far from float64's overflow, so the plain root serves (Math.hypot guards it at 4x the time). */
+/** |r + i m|: pixel spectra are far from float64's overflow, so the plain root serves (Math.hypot guards against it at 4-5x the time). */
 const magnitude = (r: number, m: number): number => Math.sqrt(r * r + m * m);
 
 /** Mean over N of |FFT2| for an NCHW batch with C channels: the [C, H, W] batch amplitude. */
