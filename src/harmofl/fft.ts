@@ -22,12 +22,9 @@ export class Fft {
     this.bufIm = [new Float64Array(n), new Float64Array(n)];
   }
 
-  /**
-   * Forward transform of `n` elements read from (re, im) at `offset + i * stride`, written to
-   * (outRe, outIm) at `k`.
-   */
-  forward(re: Float64Array, im: Float64Array, offset: number, stride: number, outRe: Float64Array, outIm: Float64Array): void {
-    const { n, bufRe, bufIm } = this;
+  /** Forward transform, in place, of the `n` elements of (re, im) at `offset + i * stride`. */
+  forward(re: Float64Array, im: Float64Array, offset: number, stride: number): void {
+    const { n, stages, bufRe, bufIm } = this;
     let xRe = bufRe[0];
     let xIm = bufIm[0];
     for (let i = 0; i < n; i++) {
@@ -35,16 +32,18 @@ export class Fft {
       xIm[i] = im[offset + i * stride]!;
     }
     let s = 1;
-    this.stages.forEach((st, i) => {
+    for (let i = 0; i < stages.length; i++) {
       const yRe = bufRe[(i + 1) & 1];
       const yIm = bufIm[(i + 1) & 1];
-      butterflies(st, s, xRe, xIm, yRe, yIm);
+      butterflies(stages[i]!, s, xRe, xIm, yRe, yIm);
       xRe = yRe;
       xIm = yIm;
-      s *= st.radix;
-    });
-    outRe.set(xRe.subarray(0, n));
-    outIm.set(xIm.subarray(0, n));
+      s *= stages[i]!.radix;
+    }
+    for (let k = 0; k < n; k++) {
+      re[offset + k * stride] = xRe[k]!;
+      im[offset + k * stride] = xIm[k]!;
+    }
   }
 }
 
@@ -185,8 +184,6 @@ function factorize(n: number): number[] {
 export class Fft2d {
   private readonly rows: Fft;
   private readonly cols: Fft;
-  private readonly lineRe: Float64Array;
-  private readonly lineIm: Float64Array;
 
   constructor(
     readonly h: number,
@@ -194,27 +191,15 @@ export class Fft2d {
   ) {
     this.rows = new Fft(w);
     this.cols = new Fft(h);
-    this.lineRe = new Float64Array(Math.max(h, w));
-    this.lineIm = new Float64Array(Math.max(h, w));
   }
 
   /** Transforms the plane at `offset` in place; `inverse` applies conjugation and the 1/(HW) scale. */
   transform(re: Float64Array, im: Float64Array, offset: number, inverse: boolean): void {
-    const { h, w, lineRe, lineIm } = this;
+    const { h, w } = this;
     const size = h * w;
     if (inverse) for (let i = 0; i < size; i++) im[offset + i] = -im[offset + i]!;
-    for (let y = 0; y < h; y++) {
-      this.rows.forward(re, im, offset + y * w, 1, lineRe, lineIm);
-      re.set(lineRe.subarray(0, w), offset + y * w);
-      im.set(lineIm.subarray(0, w), offset + y * w);
-    }
-    for (let x = 0; x < w; x++) {
-      this.cols.forward(re, im, offset + x, w, lineRe, lineIm);
-      for (let y = 0; y < h; y++) {
-        re[offset + y * w + x] = lineRe[y]!;
-        im[offset + y * w + x] = lineIm[y]!;
-      }
-    }
+    for (let y = 0; y < h; y++) this.rows.forward(re, im, offset + y * w, 1);
+    for (let x = 0; x < w; x++) this.cols.forward(re, im, offset + x, w);
     if (inverse) {
       for (let i = 0; i < size; i++) {
         re[offset + i] = re[offset + i]! / size;

@@ -12,9 +12,9 @@ test('mixed-radix FFT equals the direct DFT for lengths with factors 2, 3, 4, 5,
   for (const n of [1, 2, 3, 5, 6, 7, 12, 16, 30, 49, 96, 97]) {
     const re = Float64Array.from({ length: n }, () => rng.normal());
     const im = Float64Array.from({ length: n }, () => rng.normal());
-    const oRe = new Float64Array(n);
-    const oIm = new Float64Array(n);
-    new Fft(n).forward(re, im, 0, 1, oRe, oIm);
+    const oRe = re.slice();
+    const oIm = im.slice();
+    new Fft(n).forward(oRe, oIm, 0, 1);
     for (let k = 0; k < n; k++) {
       let sr = 0;
       let si = 0;
