@@ -90,11 +90,12 @@ function filterTile(x: usize, dy: usize, out: usize, rows: i32, ow: i32, xRowByt
  * multiple of 4 and co of 8 (the host pads channels with zeros). Output rows are taken `rowBlock`
  * at a time; each block's dy is packed into 8-channel panels and the x rows it reads into
  * 4-channel panels (one per output row and filter row), in `scratch`
- * (rowBlock * (ow * co + kh * wp * ci) floats), so every tile streams contiguous memory.
+ * (rowBlock * (ow * co + kh * wp * ci) floats), so every tile streams contiguous memory. x's
+ * pixels are `xStride` floats apart (ci for a dense tensor).
  */
-export function filterGrad(x: usize, dy: usize, out: usize, scratch: usize, n: i32, hp: i32, wp: i32, ci: i32, oh: i32, ow: i32, co: i32, kh: i32, kw: i32, sh: i32, sw: i32, rowBlock: i32): void {
+export function filterGrad(x: usize, dy: usize, out: usize, scratch: usize, n: i32, hp: i32, wp: i32, ci: i32, oh: i32, ow: i32, co: i32, kh: i32, kw: i32, sh: i32, sw: i32, rowBlock: i32, xStride: i32): void {
   memory.fill(out, 0, <usize>(kh * kw * ci * co) << 2);
-  const xImageRowBytes = <usize>(wp * ci) << 2;
+  const xImageRowBytes = <usize>(wp * xStride) << 2;
   const panelRowBytes = <usize>wp << 4;
   const xStepBytes = <usize>sw << 4;
   const outRowBytes = <usize>co << 2;
@@ -128,7 +129,7 @@ export function filterGrad(x: usize, dy: usize, out: usize, scratch: usize, n: i
           let dst = dstRow + <usize>(c >> 2) * panelBytes;
           for (let j = 0; j < wp; j++) {
             v128.store(dst, v128.load(src));
-            src += <usize>ci << 2;
+            src += <usize>xStride << 2;
             dst += 16;
           }
         }
@@ -151,11 +152,13 @@ export function filterGrad(x: usize, dy: usize, out: usize, scratch: usize, n: i
 /**
  * One 4-pixel x 8-channel output tile of a forward convolution: y_i[0..8] = sum over taps and
  * input channels of x_i[tap, c] * w[tap, c, 0..8], where x0..x3 point at each pixel's window in the
- * padded input and w at this tile's packed filter panel ([kh, kw, ci] x 8 floats, contiguous).
+ * padded input (pixels xPixBytes apart, rows xRowBytes) and w at this tile's packed filter panel
+ * ([kh, kw, ci] x 8 floats, contiguous).
+ * `accumulate` adds the sums to y instead (y + sum, the same float as a separate add).
  */
 // @ts-ignore: decorator
 @inline
-function convTile(x0: usize, x1: usize, x2: usize, x3: usize, w: usize, y0: usize, y1: usize, y2: usize, y3: usize, kh: i32, kw: i32, ci: i32, xRowBytes: usize): void {
+function convTile(x0: usize, x1: usize, x2: usize, x3: usize, w: usize, y0: usize, y1: usize, y2: usize, y3: usize, kh: i32, kw: i32, ci: i32, xPixBytes: usize, xRowBytes: usize, accumulate: bool): void {
   let c00 = f32x4.splat(0);
   let c01 = c00;
   let c10 = c00;
@@ -168,7 +171,7 @@ function convTile(x0: usize, x1: usize, x2: usize, x3: usize, w: usize, y0: usiz
   const ciBytes = <usize>ci << 2;
   for (let th = 0; th < kh; th++) {
     for (let tw = 0; tw < kw; tw++) {
-      let off = <usize>th * xRowBytes + <usize>tw * ciBytes;
+      let off = <usize>th * xRowBytes + <usize>tw * xPixBytes;
       const end = off + ciBytes;
       while (off < end) {
         const b0 = v128.load(wp);
@@ -190,6 +193,16 @@ function convTile(x0: usize, x1: usize, x2: usize, x3: usize, w: usize, y0: usiz
       }
     }
   }
+  if (accumulate) {
+    c00 = f32x4.add(v128.load(y0), c00);
+    c01 = f32x4.add(v128.load(y0, 16), c01);
+    c10 = f32x4.add(v128.load(y1), c10);
+    c11 = f32x4.add(v128.load(y1, 16), c11);
+    c20 = f32x4.add(v128.load(y2), c20);
+    c21 = f32x4.add(v128.load(y2, 16), c21);
+    c30 = f32x4.add(v128.load(y3), c30);
+    c31 = f32x4.add(v128.load(y3, 16), c31);
+  }
   v128.store(y0, c00);
   v128.store(y0, c01, 16);
   v128.store(y1, c10);
@@ -205,8 +218,10 @@ function convTile(x0: usize, x1: usize, x2: usize, x3: usize, w: usize, y0: usiz
  * strides (sh, sw). `scratch` holds the filter packed into 8-channel panels (kh*kw*ci*co8 floats,
  * co8 = co rounded up to 8), then `block` pixel offsets and a 32-byte sink for the lanes of the
  * last tile past the end. y rows are `yStride` floats apart (co rounded up to 8 when co is not).
+ * `accumulate` adds the convolution to y instead of writing it. x's pixels are `xStride` floats
+ * apart (ci for a dense tensor; more to read the leading channels of a wider one).
  */
-export function conv(x: usize, w: usize, y: usize, scratch: usize, n: i32, hp: i32, wp: i32, ci: i32, oh: i32, ow: i32, co: i32, yStride: i32, kh: i32, kw: i32, sh: i32, sw: i32, block: i32): void {
+export function conv(x: usize, w: usize, y: usize, scratch: usize, n: i32, hp: i32, wp: i32, ci: i32, oh: i32, ow: i32, co: i32, yStride: i32, kh: i32, kw: i32, sh: i32, sw: i32, block: i32, accumulate: bool, xStride: i32): void {
   const k = kh * kw * ci;
   const co8 = (co + 7) & ~7;
   // Pack w into panels [co8 / 8][k][8], zero past co.
@@ -220,13 +235,13 @@ export function conv(x: usize, w: usize, y: usize, scratch: usize, n: i32, hp: i
   }
   const table = scratch + (<usize>(k * co8) << 2);
   const sink = table + (<usize>block << 2);
-  const xRowBytes = <usize>(wp * ci) << 2;
+  const xRowBytes = <usize>(wp * xStride) << 2;
   const pixels = n * oh * ow;
   for (let p0 = 0; p0 < pixels; p0 += block) {
     const count = min(block, pixels - p0);
     const count4 = (count + 3) & ~3;
     for (let i = 0; i < count4; i++) {
-      store<u32>(table + (<usize>i << 2), windowStart(min(p0 + i, pixels - 1), oh, ow, hp, wp, sh, sw) * ci * 4);
+      store<u32>(table + (<usize>i << 2), windowStart(min(p0 + i, pixels - 1), oh, ow, hp, wp, sh, sw) * xStride * 4);
     }
     for (let o = 0; o < co8; o += 8) {
       const panel = scratch + (<usize>(o * k) << 2);
@@ -247,7 +262,9 @@ export function conv(x: usize, w: usize, y: usize, scratch: usize, n: i32, hp: i
           kh,
           kw,
           ci,
+          <usize>xStride << 2,
           xRowBytes,
+          accumulate,
         );
       }
     }
@@ -456,7 +473,7 @@ export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, h
         for (let t = 0; t < count4; t += 4) {
           const xt = vk + <usize>t * ciBytes;
           const yt = mk + (<usize>(t * co8 + o) << 2);
-          convTile(xt, xt + ciBytes, xt + 2 * ciBytes, xt + 3 * ciBytes, panel, yt, yt + yRow, yt + 2 * yRow, yt + 3 * yRow, 1, 1, ci, 0);
+          convTile(xt, xt + ciBytes, xt + 2 * ciBytes, xt + 3 * ciBytes, panel, yt, yt + yRow, yt + 2 * yRow, yt + 3 * yRow, 1, 1, ci, ciBytes, 0, false);
         }
       }
     }

@@ -106,15 +106,20 @@ class Args {
 constexpr double F = 4;  // bytes per float
 
 napi_value Conv(napi_env env, napi_callback_info info) {
-  Args a(env, info, 17);
+  Args a(env, info, 19);
   const int n = a.i32(4), hp = a.i32(5), wp = a.i32(6), ci = a.i32(7), oh = a.i32(8), ow = a.i32(9), co = a.i32(10),
-            yStride = a.i32(11), kh = a.i32(12), kw = a.i32(13), sh = a.i32(14), sw = a.i32(15);
+            yStride = a.i32(11), kh = a.i32(12), kw = a.i32(13), sh = a.i32(14), sw = a.i32(15), xStride = a.i32(18);
+  const bool accumulate = a.flag(17);
   const double pixels = double(n) * oh * ow, co8 = (co + 7) & ~7;
-  const float* x = a.ptr<float>(0, F * n * hp * wp * ci);
+  if (xStride < ci) {
+    napi_throw_range_error(env, nullptr, "harmofl native kernel: conv needs xStride >= ci");
+    return nullptr;
+  }
+  const float* x = a.ptr<float>(0, F * ((double(n) * hp * wp - 1) * xStride + ci));
   const float* w = a.ptr<float>(1, F * kh * kw * ci * co);
   float* y = a.ptr<float>(2, F * ((pixels - 1) * yStride + co8));
   float* packed = a.ptr<float>(3, F * kh * kw * ci * co8);
-  if (a.ready() && pixels > 0) table->conv(x, w, y, packed, n, hp, wp, ci, oh, ow, co, yStride, kh, kw, sh, sw, a.threads());
+  if (a.ready() && pixels > 0) table->conv(x, w, y, packed, n, hp, wp, ci, oh, ow, co, yStride, kh, kw, sh, sw, accumulate, xStride, a.threads());
   return nullptr;
 }
 
@@ -130,13 +135,17 @@ napi_value Winograd(napi_env env, napi_callback_info info) {
 }
 
 napi_value FilterGrad(napi_env env, napi_callback_info info) {
-  Args a(env, info, 16);
+  Args a(env, info, 17);
   const int n = a.i32(4), hp = a.i32(5), wp = a.i32(6), ci = a.i32(7), oh = a.i32(8), ow = a.i32(9), co = a.i32(10),
-            kh = a.i32(11), kw = a.i32(12), sh = a.i32(13), sw = a.i32(14);
-  const float* x = a.ptr<float>(0, F * n * hp * wp * ci);
+            kh = a.i32(11), kw = a.i32(12), sh = a.i32(13), sw = a.i32(14), xStride = a.i32(16);
+  if (xStride < ci) {
+    napi_throw_range_error(env, nullptr, "harmofl native kernel: filterGrad needs xStride >= ci");
+    return nullptr;
+  }
+  const float* x = a.ptr<float>(0, F * ((double(n) * hp * wp - 1) * xStride + ci));
   const float* dy = a.ptr<float>(1, F * double(n) * oh * ow * co);
   float* out = a.ptr<float>(2, F * kh * kw * ci * co);
-  if (a.ready()) table->filterGrad(x, dy, out, n, hp, wp, ci, oh, ow, co, kh, kw, sh, sw, a.threads());
+  if (a.ready()) table->filterGrad(x, dy, out, n, hp, wp, ci, oh, ow, co, kh, kw, sh, sw, xStride, a.threads());
   return nullptr;
 }
 

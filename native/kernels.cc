@@ -40,6 +40,7 @@ struct Ymm {
   static T load(const float* p) { return _mm256_loadu_ps(p); }
   static T bcast(const float* p) { return _mm256_broadcast_ss(p); }
   static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
+  static T add(T a, T b) { return _mm256_add_ps(a, b); }
   static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
 };
 
@@ -52,6 +53,7 @@ struct Zmm {
   static T load(const float* p) { return _mm512_loadu_ps(p); }
   static T bcast(const float* p) { return _mm512_set1_ps(*p); }
   static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
+  static T add(T a, T b) { return _mm512_add_ps(a, b); }
   static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
 };
 /** Registers for a 16-channel panel. */
@@ -99,19 +101,27 @@ inline double* localDoubles(size_t count, int slot) { return reinterpret_cast<do
 
 /**
  * y_i[0 .. 8 NV) = sum over taps and channels of x_i[tap, c] * w[tap, c, .] for MR pixels: xs[i]
- * is pixel i's window in the padded input, w the packed panel ([kh, kw, ci] x 8 NV floats).
+ * is pixel i's window in the padded input (pixels xPix floats apart, rows xRow), w the packed
+ * panel ([kh, kw, ci] x 8 NV floats).
+ * `accumulate` adds the sum to y instead (y + sum, the same float as a separate Add).
  */
 template <class L, int NV, int MR>
-inline void convTile(const float* const* xs, const float* w, float* const* ys, int kh, int kw, int ci, size_t xRow) {
+inline void convTile(const float* const* xs, const float* w, float* const* ys, int kh, int kw, int ci, size_t xPix, size_t xRow,
+                     bool accumulate) {
   typename L::T acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 2
     for (int v = 0; v < NV; v++) acc[i][v] = L::zero();
+  // The y rows an accumulating tile adds to are strided and rarely cached: fetch them while the sums run.
+  if (accumulate)
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++)
+      for (int f = 0; f < L::W * NV; f += 16) _mm_prefetch(reinterpret_cast<const char*>(ys[i] + f), _MM_HINT_T0);
   const float* wp = w;
   for (int th = 0; th < kh; th++)
     for (int tw = 0; tw < kw; tw++) {
-      const size_t off = th * xRow + static_cast<size_t>(tw) * ci;
+      const size_t off = th * xRow + tw * xPix;
       const float* p[MR];
 #pragma GCC unroll 16
       for (int i = 0; i < MR; i++) p[i] = xs[i] + off;
@@ -131,7 +141,10 @@ inline void convTile(const float* const* xs, const float* w, float* const* ys, i
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; v++) L::store(ys[i] + L::W * v, acc[i][v]);
+    for (int v = 0; v < NV; v++) {
+      float* p = ys[i] + L::W * v;
+      L::store(p, accumulate ? L::add(L::load(p), acc[i][v]) : acc[i][v]);
+    }
 }
 
 /** Packs rows x co values (get(r, o)) into forward panels [o][rows][width], zero past co; rows [r0, r1) only. */
@@ -148,8 +161,9 @@ inline void packPanels(float* dst, int rows, int co, int co8, long r0, long r1, 
 
 /** convTile<L, NV, M> over `count` rows of one panel (rows past count read the last and write a sink). */
 template <class L, int NV, int M, class XAt, class YAt>
-inline void panelRows(const float* panel, int o, long count, int kh, int kw, int ci, size_t xRow, XAt xAt, YAt yAt) {
-  alignas(64) float sink[32];
+inline void panelRows(const float* panel, int o, long count, int kh, int kw, int ci, size_t xPix, size_t xRow, bool accumulate,
+                      XAt xAt, YAt yAt) {
+  alignas(64) float sink[32] = {};
   for (long t = 0; t < count; t += M) {
     const float* xs[M];
     float* ys[M];
@@ -157,35 +171,36 @@ inline void panelRows(const float* panel, int o, long count, int kh, int kw, int
       xs[i] = xAt(std::min(t + i, count - 1));
       ys[i] = t + i < count ? yAt(t + i) + o : sink;
     }
-    convTile<L, NV, M>(xs, panel, ys, kh, kw, ci, xRow);
+    convTile<L, NV, M>(xs, panel, ys, kh, kw, ci, xPix, xRow, accumulate);
   }
 }
 
-/** Runs the forward tiles over `count` rows (pointers from xAt/yAt) for every panel. */
+/** Runs the forward tiles over `count` rows (pointers from xAt/yAt) for every panel; `accumulate` adds to y. */
 template <class XAt, class YAt>
-inline void gemmRows(const float* panels, int k, int co8, long count, int kh, int kw, int ci, size_t xRow, XAt xAt, YAt yAt) {
+inline void gemmRows(const float* panels, int k, int co8, long count, int kh, int kw, int ci, size_t xPix, size_t xRow,
+                     bool accumulate, XAt xAt, YAt yAt) {
   for (int o = 0; o < co8;) {
     const int pw = convPanelWidth(o, co8);
     const float* panel = panels + static_cast<size_t>(o) * k;
 #if HFL_ZMM
     if (pw == 32)
-      panelRows<Zmm, 2, 8>(panel, o, count, kh, kw, ci, xRow, xAt, yAt);
+      panelRows<Zmm, 2, 8>(panel, o, count, kh, kw, ci, xPix, xRow, accumulate, xAt, yAt);
     else
 #endif
         if (pw == 16)
-      panelRows<Wide, kWideNV, MR>(panel, o, count, kh, kw, ci, xRow, xAt, yAt);
+      panelRows<Wide, kWideNV, MR>(panel, o, count, kh, kw, ci, xPix, xRow, accumulate, xAt, yAt);
     else
-      panelRows<Ymm, 1, MR>(panel, o, count, kh, kw, ci, xRow, xAt, yAt);
+      panelRows<Ymm, 1, MR>(panel, o, count, kh, kw, ci, xPix, xRow, accumulate, xAt, yAt);
     o += pw;
   }
 }
 
 void conv(const float* x, const float* w, float* y, float* packed, int n, int hp, int wp, int ci, int oh, int ow, int co,
-          int yStride, int kh, int kw, int sh, int sw, int threads) {
+          int yStride, int kh, int kw, int sh, int sw, bool accumulate, int xStride, int threads) {
   const int k = kh * kw * ci;
   const int co8 = (co + 7) & ~7;
   const long pixels = static_cast<long>(n) * oh * ow;
-  const size_t xRow = static_cast<size_t>(wp) * ci;
+  const size_t xRow = static_cast<size_t>(wp) * xStride;
   const long blocks = (pixels + kConvBlock - 1) / kConvBlock;
   WorkQueue queue(blocks);
   localPool().run(threadsFor(double(pixels) * k * co8, threads), [&](int tid, int nt, Barrier& barrier) {
@@ -197,8 +212,8 @@ void conv(const float* x, const float* w, float* y, float* packed, int n, int hp
       const long p0 = b * kConvBlock;
       const long count = std::min<long>(kConvBlock, pixels - p0);
       gemmRows(
-          packed, k, co8, count, kh, kw, ci, xRow,
-          [&](long i) { return x + windowStart(p0 + i, oh, ow, hp, wp, sh, sw) * ci; },
+          packed, k, co8, count, kh, kw, ci, xStride, xRow, accumulate,
+          [&](long i) { return x + windowStart(p0 + i, oh, ow, hp, wp, sh, sw) * xStride; },
           [&](long i) { return y + (p0 + i) * yStride; });
     }
   });
@@ -362,7 +377,7 @@ void winograd(const float* x, const float* w, float* y, int n, int hp, int wp, i
         const float* vk = v + kk * vStride;
         float* mk = m + kk * mStride;
         gemmRows(
-            u + kk * uStride, ci, co8, count, 1, 1, ci, 0, [&](long i) { return vk + i * ci; },
+            u + kk * uStride, ci, co8, count, 1, 1, ci, ci, 0, false, [&](long i) { return vk + i * ci; },
             [&](long i) { return mk + i * co8; });
       }
       // y = A^T M A per tile, A^T = [1 1 1 0; 0 1 -1 -1], written where inside the output.
@@ -464,9 +479,12 @@ inline void itemRange(long i0, long i1, int positions, int ci, int& c0, int& c1,
   p1 = g0 == g1 ? static_cast<int>((i1 - 1) % positions) + 1 : positions;
 }
 
-/** The geometry of a direct filter gradient: x padded to hp x wp x ci, dy oh x ow x co, kh x kw taps, strides sh, sw. */
+/**
+ * The geometry of a direct filter gradient: x padded to hp x wp x ci (pixels xStride floats
+ * apart), dy oh x ow x co, kh x kw taps, strides sh, sw.
+ */
 struct FilterGradShape {
-  int hp, wp, ci, oh, ow, co, kh, kw, sh, sw;
+  int hp, wp, ci, oh, ow, co, kh, kw, sh, sw, xStride;
 };
 
 /** Output pixel rows per block of the direct filter gradient (its panels stay in L2). */
@@ -500,10 +518,11 @@ void filterGradAccumulate(const float* x, const float* dy, float* out, FilterGra
     for (long rt = 0; rt < count * g.kh; rt++) {
       const long r = rt / g.kh, th = rt % g.kh;
       const long img = (b0 + r) / g.oh, row = (b0 + r) % g.oh;
-      const float* src = x + ((img * g.hp + row * g.sh + th) * g.wp) * g.ci;
+      const float* src = x + ((img * g.hp + row * g.sh + th) * g.wp) * g.xStride;
       float* dst = xPanel + rt * panelRow;
       for (int c = c0; c < c1; c += 4)
-        for (int j = 0; j < g.wp; j++) std::memcpy(dst + (c >> 2) * panelFloats + j * 4, src + static_cast<size_t>(j) * g.ci + c, 16);
+        for (int j = 0; j < g.wp; j++)
+          std::memcpy(dst + (c >> 2) * panelFloats + j * 4, src + static_cast<size_t>(j) * g.xStride + c, 16);
     }
     for (long item = i0; item < i1; item++) {
       const int t = static_cast<int>(item % taps), c = static_cast<int>(item / taps) * 4 * FC;
@@ -577,8 +596,8 @@ void splitFilterGrad(float* total, float* parts, int positions, int ci, int co, 
 }
 
 void filterGrad(const float* x, const float* dy, float* out, int n, int hp, int wp, int ci, int oh, int ow, int co, int kh, int kw,
-                int sh, int sw, int threads) {
-  const FilterGradShape g{hp, wp, ci, oh, ow, co, kh, kw, sh, sw};
+                int sh, int sw, int xStride, int threads) {
+  const FilterGradShape g{hp, wp, ci, oh, ow, co, kh, kw, sh, sw, xStride};
   const int taps = kh * kw;
   const long rows = static_cast<long>(n) * oh;
   const size_t outputs = static_cast<size_t>(taps) * ci * co;

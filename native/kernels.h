@@ -11,11 +11,11 @@ namespace hfl {
 struct KernelTable {
   const char* isa;
   void (*conv)(const float* x, const float* w, float* y, float* packed, int n, int hp, int wp, int ci, int oh, int ow, int co,
-               int yStride, int kh, int kw, int sh, int sw, int threads);
+               int yStride, int kh, int kw, int sh, int sw, bool accumulate, int xStride, int threads);
   void (*winograd)(const float* x, const float* w, float* y, int n, int hp, int wp, int ci, int wci, int oh, int ow, int co,
                    int yStride, int threads);
   void (*filterGrad)(const float* x, const float* dy, float* out, int n, int hp, int wp, int ci, int oh, int ow, int co, int kh,
-                     int kw, int sh, int sw, int threads);
+                     int kw, int sh, int sw, int xStride, int threads);
   void (*winogradFilterGrad)(const float* x, const float* dy, float* out, int n, int hp, int wp, int ci, int oh, int ow, int co,
                              int threads);
   void (*channelSums)(const float* u, const float* v, int rows, int channels, double* out, bool relu, int threads);

@@ -24,6 +24,8 @@ export interface HeapKernels {
     sh: number,
     sw: number,
     rowBlock: number,
+    /** Floats between x's pixels: ci for a dense tensor, more to read the leading channels of a wider one. */
+    xStride: number,
   ): void;
   copyRuns(src: number, srcStride: number, dst: number, dstStride: number, runBytes: number, rows: number): void;
   /** out[i] = a[i] op b[i % bCount] for i < count (op: 0 add, 1 subtract, 2 multiply, 3 ReLU of a). */
@@ -134,6 +136,10 @@ export interface HeapKernels {
     sh: number,
     sw: number,
     block: number,
+    /** Add the convolution to y instead of writing it (y + sum, as a separate Add would round). */
+    accumulate: boolean,
+    /** Floats between x's pixels: ci for a dense tensor, more to read the leading channels of a wider one. */
+    xStride: number,
   ): void;
 }
 

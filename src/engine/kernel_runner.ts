@@ -1,4 +1,11 @@
-import { backend_util, getKernel, type KernelBackend, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  backend_util,
+  getKernel,
+  type KernelBackend,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 
 /**
  * Runs other kernels of one backend from inside a kernel, the way tfjs's own composite kernels do:
@@ -12,15 +19,20 @@ export class KernelRunner {
     private readonly backendName: string,
   ) {}
 
-  /** Runs kernel `name` and tracks its output as an intermediate. */
-  run(name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
+  /** Runs kernel `name` and tracks its outputs as intermediates. */
+  runAll(name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo[] {
     const kernel = getKernel(name, this.backendName);
     if (kernel === undefined) throw new Error(`kernel ${name} is not registered for backend ${this.backendName}`);
     const out = kernel.kernelFunc({ inputs, backend: this.backend, attrs });
-    const info = Array.isArray(out) ? out[0] : out;
-    if (info === undefined) throw new Error(`kernel ${name} returned no output`);
-    this.made.push(info);
-    return info;
+    const infos = Array.isArray(out) ? out : [out];
+    if (infos.length === 0) throw new Error(`kernel ${name} returned no output`);
+    this.made.push(...infos);
+    return infos;
+  }
+
+  /** Runs single-output kernel `name` and tracks its output as an intermediate. */
+  run(name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
+    return this.runAll(name, inputs, attrs)[0]!;
   }
 
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
@@ -42,13 +54,22 @@ export class KernelRunner {
     return this.run('Conv2D', { x, filter }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations });
   }
 
-  /** Frees every intermediate except `keep`. */
-  dispose(keep?: TensorInfo): void {
+  /** Frees every intermediate except those kept. */
+  dispose(...keep: TensorInfo[]): void {
     for (const info of this.made) {
-      if (info !== keep) this.backend.disposeData(info.dataId);
+      if (!keep.includes(info)) this.backend.disposeData(info.dataId);
     }
     this.made.length = 0;
   }
+}
+
+/** A composite kernel's named inputs, each required: the getter throws naming the kernel and the missing input. */
+export function requiredInputs(inputs: NamedTensorInfoMap, kernelName: string): (name: string) => TensorInfo {
+  return (name) => {
+    const info = inputs[name];
+    if (info === undefined) throw new Error(`${kernelName}: missing input ${name}`);
+    return info;
+  };
 }
 
 /** Attributes shared by the two convolution-gradient kernels. */

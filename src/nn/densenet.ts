@@ -1,28 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm2d, bnRelu, normalizationControl } from './batch_norm.js';
+import { DenseLayer, denseBlock } from './dense_block.js';
 import { Conv2d, Linear } from './layers.js';
 import { normalizeInput, type DenseNetConfig, type InputNorm, type InputNormFactory, type Model } from './model.js';
 import { ParamStore, Scope } from './params.js';
 import type { Rng } from '../engine/rng.js';
-
-class DenseLayer {
-  readonly norm1: BatchNorm2d;
-  private readonly conv1: Conv2d;
-  private readonly norm2: BatchNorm2d;
-  private readonly conv2: Conv2d;
-
-  constructor(scope: Scope, inFeatures: number, growth: number, bnSize: number, affine: boolean) {
-    this.norm1 = new BatchNorm2d(scope.child('norm1'), inFeatures, affine);
-    this.conv1 = new Conv2d(scope.child('conv1'), inFeatures, bnSize * growth, 1);
-    this.norm2 = new BatchNorm2d(scope.child('norm2'), bnSize * growth, affine);
-    this.conv2 = new Conv2d(scope.child('conv2'), bnSize * growth, growth, 3, 1, 1);
-  }
-
-  /** New features from the block's input after this layer's norm1 and ReLU. */
-  fromNormalized(normalized: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    return tf.tidy(() => this.conv2.apply(this.norm2.relu(this.conv1.apply(normalized), training)));
-  }
-}
 
 interface Transition {
   norm: BatchNorm2d;
@@ -96,44 +78,32 @@ export class DenseNet<N extends InputNorm = InputNorm> implements Model {
     h =
       this.affine || (!training && normalizationControl(this.params).perLayer)
         ? this.layerwiseBlocks(h, training)
-        : this.sharedNormBlocks(h);
+        : this.sharedNormBlocks(h, training);
     const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
     const z = this.projection === undefined ? pooled : this.projection[1].apply(tf.relu(this.projection[0].apply(pooled)));
     return { z, logits: this.classifier.apply(z) };
   }
 
-  /**
-   * The reference's BatchNorm has no affine parameters and uses per-channel batch statistics, so
-   * BN-ReLU of the concatenation equals the concatenation of each chunk's BN-ReLU: every chunk is
-   * normalized once and the normalized concatenation grows, instead of re-normalizing an ever
-   * larger tensor in each layer (quadratic work and memory). Returns BN-ReLU of the last block.
-   */
-  private sharedNormBlocks(input: tf.Tensor4D): tf.Tensor4D {
+  /** The blocks under shared normalization (`denseBlock`); returns BN-ReLU of the last block. */
+  private sharedNormBlocks(input: tf.Tensor4D, training: boolean): tf.Tensor4D {
     let h = input;
     this.blocks.forEach((block, b) => {
-      const chunks = [h];
-      let normalized = bnRelu(h);
-      for (const layer of block) {
-        const fresh = layer.fromNormalized(normalized, true);
-        chunks.push(fresh);
-        const previous = normalized;
-        normalized = tf.tidy(() => tf.concat([previous, bnRelu(fresh)], 3));
-      }
       // The reference pads 2 pixels of zeros after the first dense block; the zeros change the
       // statistics, so this transition normalizes the padded raw features.
-      if (b === 0)
-        normalized = tf.tidy(() =>
-          bnRelu(
-            tf.pad(tf.concat(chunks, 3), [
-              [0, 0],
-              [2, 2],
-              [2, 2],
-              [0, 0],
-            ]),
-          ),
-        );
+      const features =
+        b === 0
+          ? tf.tidy(() =>
+              bnRelu(
+                tf.pad(denseBlock(h, block, true, training), [
+                  [0, 0],
+                  [2, 2],
+                  [2, 2],
+                  [0, 0],
+                ]),
+              ),
+            )
+          : denseBlock(h, block, false, training);
       const transition = this.transitions[b];
-      const features = normalized;
       h = transition === undefined ? features : tf.tidy(() => tf.avgPool(transition.conv.apply(features), 2, 2, 0));
     });
     return h;

@@ -1,7 +1,7 @@
 import type { Conv2DAttrs, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { withStockFallback } from './stock_fallback.js';
 import { nhwcConvInfo } from '../kernel_runner.js';
-import { heapPointer, heapScratch, type HeapBuffer } from '../simd_module.js';
+import { heapPointer, heapScratch } from '../simd_module.js';
 import { heapKernels } from '../heap_kernels.js';
 import { copyRuns, roundUp, type HeapBackend } from './heap_backend.js';
 import { paddedInput, type PaddedInput } from './padded_input.js';
@@ -32,13 +32,12 @@ export function conv2dConfig(backendName: string): KernelConfig {
     const out = b.makeOutput(info.outShape.slice(), 'float32');
     const y = co8 === co ? { info: out, ptr: heapPointer(b, out) } : heapScratch(b, pixels * co8);
     let xIn: PaddedInput;
-    let scratch: HeapBuffer;
     if (useWinograd(info)) {
       // Channels padded to 4 for the transforms' f32x4 loads.
       const ci4 = roundUp(ci, 4);
       const [hp, wp] = winogradPlane(info);
       xIn = paddedInput(b, x, info, hp, wp, ci4);
-      scratch = heapScratch(b, 16 * (co8 * ci4 + WINOGRAD_BLOCK * (ci4 + co8)));
+      const scratch = heapScratch(b, 16 * (co8 * ci4 + WINOGRAD_BLOCK * (ci4 + co8)));
       heapKernels(b).winograd(
         xIn.ptr,
         heapPointer(b, filter),
@@ -55,38 +54,90 @@ export function conv2dConfig(backendName: string): KernelConfig {
         co8,
         WINOGRAD_BLOCK,
       );
+      b.disposeData(scratch.info.dataId);
     } else {
       // The padded plane is what the convolution reads.
       const hp = (outHeight - 1) * sh + kh;
       const wp = (outWidth - 1) * sw + kw;
       xIn = paddedInput(b, x, info, hp, wp, ci);
-      scratch = heapScratch(b, kh * kw * ci * co8 + BLOCK_PIXELS + 8);
-      heapKernels(b).conv(
-        xIn.ptr,
-        heapPointer(b, filter),
-        y.ptr,
-        scratch.ptr,
+      directConv(b, {
+        x: xIn.ptr,
+        xStride: ci,
+        filter: heapPointer(b, filter),
+        y: y.ptr,
+        yStride: co8,
         n,
         hp,
         wp,
         ci,
-        outHeight,
-        outWidth,
+        oh: outHeight,
+        ow: outWidth,
         co,
-        co8,
         kh,
         kw,
         sh,
         sw,
-        BLOCK_PIXELS,
-      );
+        accumulate: false,
+      });
     }
     if (y.info !== out) {
       copyRuns(b, b.typedArrayFromHeap(y.info), 0, co8, b.typedArrayFromHeap(out), 0, co, co, pixels);
       b.disposeData(y.info.dataId);
     }
     if (xIn.scratch !== undefined) b.disposeData(xIn.scratch.dataId);
-    b.disposeData(scratch.info.dataId);
     return out;
   });
+}
+
+/** Geometry of a direct convolution: x padded to n x hp x wp x ci, output n x oh x ow x co, kh x kw taps, strides sh, sw. */
+export interface DirectConvShape {
+  n: number;
+  hp: number;
+  wp: number;
+  ci: number;
+  oh: number;
+  ow: number;
+  co: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+}
+
+/** A direct convolution on heap pointers: x's pixels xStride floats apart, y's yStride. */
+export interface DirectConv extends DirectConvShape {
+  x: number;
+  xStride: number;
+  filter: number;
+  y: number;
+  yStride: number;
+  /** Add to y instead of writing it. */
+  accumulate: boolean;
+}
+
+/** Runs the direct convolution kernel, with the scratch its packed filter needs. */
+export function directConv(b: HeapBackend, c: DirectConv): void {
+  const scratch = heapScratch(b, c.kh * c.kw * c.ci * roundUp(c.co, 8) + BLOCK_PIXELS + 8);
+  heapKernels(b).conv(
+    c.x,
+    c.filter,
+    c.y,
+    scratch.ptr,
+    c.n,
+    c.hp,
+    c.wp,
+    c.ci,
+    c.oh,
+    c.ow,
+    c.co,
+    c.yStride,
+    c.kh,
+    c.kw,
+    c.sh,
+    c.sw,
+    BLOCK_PIXELS,
+    c.accumulate,
+    c.xStride,
+  );
+  b.disposeData(scratch.info.dataId);
 }

@@ -5,6 +5,7 @@ import { heapKernels } from '../heap_kernels.js';
 import { copyRuns, roundUp, type HeapBackend } from './heap_backend.js';
 import { paddedInput } from './padded_input.js';
 import { useWinograd, WINOGRAD_BLOCK, winogradPlane } from './winograd.js';
+import type { DirectConvShape } from './conv2d.js';
 
 /** Output pixels per block of the direct kernel: its x and dy rows then stay in L1/L2 across taps. */
 const BLOCK_PIXELS = 128;
@@ -54,10 +55,7 @@ const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs }) => {
     scratch.push(work.info);
     heapKernels(b).winogradFilterGrad(xIn.ptr, dyPtr, dw.ptr, work.ptr, n, hp, wp, ci, outHeight, outWidth, co, WINOGRAD_BLOCK);
   } else {
-    const rowBlock = Math.max(1, Math.round(BLOCK_PIXELS / outWidth));
-    const panels = heapScratch(b, rowBlock * (outWidth * co + kh * wp * ci));
-    scratch.push(panels.info);
-    heapKernels(b).filterGrad(xIn.ptr, dyPtr, dw.ptr, panels.ptr, n, hp, wp, ci, outHeight, outWidth, co, kh, kw, sh, sw, rowBlock);
+    directFilterGrad(b, { x: xIn.ptr, xStride: ci, dy: dyPtr, dw: dw.ptr, n, hp, wp, ci, oh: outHeight, ow: outWidth, co, kh, kw, sh, sw });
   }
 
   if (!aligned) {
@@ -69,6 +67,43 @@ const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs }) => {
   for (const s of scratch) b.disposeData(s.dataId);
   return out;
 };
+
+/**
+ * A direct filter gradient on heap pointers: x's pixels xStride floats apart (ci a multiple of
+ * 4), dy's co a multiple of 8, dw taps x ci x co.
+ */
+export interface DirectFilterGrad extends DirectConvShape {
+  x: number;
+  xStride: number;
+  dy: number;
+  dw: number;
+}
+
+/** Runs the direct filter-gradient kernel, with the panels it packs blocks of rows into. */
+export function directFilterGrad(b: HeapBackend, g: DirectFilterGrad): void {
+  const rowBlock = Math.max(1, Math.round(BLOCK_PIXELS / g.ow));
+  const panels = heapScratch(b, rowBlock * (g.ow * g.co + g.kh * g.wp * g.ci));
+  heapKernels(b).filterGrad(
+    g.x,
+    g.dy,
+    g.dw,
+    panels.ptr,
+    g.n,
+    g.hp,
+    g.wp,
+    g.ci,
+    g.oh,
+    g.ow,
+    g.co,
+    g.kh,
+    g.kw,
+    g.sh,
+    g.sw,
+    rowBlock,
+    g.xStride,
+  );
+  b.disposeData(panels.info.dataId);
+}
 
 /** Kernel config registering the SIMD filter gradient for `backendName`. */
 export function conv2dBackpropFilterConfig(backendName: string): KernelConfig {

@@ -5,6 +5,8 @@ import { conv2dBackpropInputConfig } from './conv2d_backprop_input.js';
 import { sharedIdentityConfig } from './identity.js';
 import { concatConfig, splitVConfig } from './split_concat.js';
 import { bnBackwardConfig, bnForwardConfig } from './batch_norm_kernels.js';
+import { denseBlockBackwardConfig } from './dense_block_backward.js';
+import { denseBlockForwardConfig } from './dense_block_forward.js';
 import { maxPoolGradConfig } from './max_pool_grad.js';
 import { avgPoolGradConfig } from './avg_pool_grad.js';
 import { reverseConfig } from './reverse.js';
@@ -18,7 +20,7 @@ import { padV2Config, sliceConfig } from './plane_pad_slice.js';
  * convolution slower than our SIMD one (assembly/), a slow input gradient, an Identity that copies, slice-per-row Concat and SplitV, pooling gradients
  * that re-scan windows, an element-by-element Transpose and Reverse, a Sum over leading axes
  * that transposes first, single-threaded elementwise ops, padding and slicing, and no fused BatchNorm (ours:
- * `HarmoflBatchNormForward` / `Backward`).
+ * `HarmoflBatchNormForward` / `Backward`) or dense blocks (`HarmoflDenseBlockForward` / `Backward`).
  */
 const KERNELS: Record<string, Array<(backend: string) => KernelConfig>> = {
   wasm: [
@@ -30,6 +32,8 @@ const KERNELS: Record<string, Array<(backend: string) => KernelConfig>> = {
     concatConfig,
     bnForwardConfig,
     bnBackwardConfig,
+    denseBlockForwardConfig,
+    denseBlockBackwardConfig,
     maxPoolGradConfig,
     avgPoolGradConfig,
     transposeConfig,
