@@ -51,20 +51,20 @@ const denseBlockBackward =
       const direct = slice(dy, begin, size);
       return viaNormalized === undefined ? direct : r.run('Add', { a: viaNormalized, b: direct });
     };
+    const conv3 = { strides: [1, 1], pad, dataFormat: 'NHWC' };
+    // Geometry of the 1x1 convolutions, which read the leading channels of the normalized buffer in place.
+    const shape = { n, hp: h, wp: w, oh: h, ow: w, kh: 1, kw: 1, sh: 1, sw: 1 };
     const outs: TensorInfo[] = [];
     for (let i = layers - 1; i >= 0; i--) {
       const begin = c0 + i * growth;
       const fresh = chunkGrad(i + 1, begin, growth);
       const w2 = get(`w2_${i}`);
       const a2 = get(`a2_${i}`);
-      const conv3 = { strides: [1, 1], pad, dataFormat: 'NHWC' };
       const da2 = r.run('Conv2DBackpropInput', { dy: fresh, filter: w2 }, { ...conv3, inputShape: a2.shape });
       const dw2 = r.run('Conv2DBackpropFilter', { x: a2, dy: fresh }, { ...conv3, filterShape: w2.shape });
       const dc1 = bnGrad(da2, `2_${i}`);
       const w1 = get(`w1_${i}`);
       const bottleneck = w1.shape[3]!;
-      // The 1x1 convolution read the leading `begin` channels of the normalized buffer in place.
-      const shape = { n, hp: h, wp: w, oh: h, ow: w, kh: 1, kw: 1, sh: 1, sw: 1 };
       const dw1 = r.track(b.makeOutput(w1.shape.slice(), 'float32'));
       directFilterGrad(b, {
         ...shape,
