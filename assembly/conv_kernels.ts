@@ -26,6 +26,35 @@ function windowStart(q: i32, rows: i32, cols: i32, h: i32, w: i32, sh: i32, sw: 
   return (img * h + row * sh) * w + (rem - row * cols) * sw;
 }
 
+/**
+ * The first byte of the 4x4 input patch under 2x2 tile q (rows iw * ci floats apart, columns ci):
+ * in x (n images of ih x iw pixels of ci floats, read as if padded by `top` rows and `left` columns
+ * of zeros) when the whole patch lies inside, else in `edge` ((3 * iw + 4) * ci floats), with
+ * zeros where it overhangs. The host so makes no padded copy of x; it pads planes narrower than
+ * 4 pixels (iw >= 4 here: the edge patch is laid out in rows of the plane's width).
+ */
+function tilePatch(x: usize, q: i32, tilesY: i32, tilesX: i32, ih: i32, iw: i32, ci: i32, top: i32, left: i32, edge: usize): usize {
+  const img = q / (tilesY * tilesX);
+  const rem = q - img * (tilesY * tilesX);
+  const ty = rem / tilesX;
+  const y0 = 2 * ty - top;
+  const x0 = 2 * (rem - ty * tilesX) - left;
+  const ciBytes = <usize>ci << 2;
+  const rowBytes = <usize>iw * ciBytes;
+  const image = x + <usize>(img * ih) * rowBytes;
+  if (y0 >= 0 && x0 >= 0 && y0 + 4 <= ih && x0 + 4 <= iw) return image + <usize>y0 * rowBytes + <usize>x0 * ciBytes;
+  for (let r = 0; r < 4; r++) {
+    for (let s = 0; s < 4; s++) {
+      const dst = edge + <usize>r * rowBytes + <usize>s * ciBytes;
+      const iy = y0 + r;
+      const ix = x0 + s;
+      if (iy >= 0 && iy < ih && ix >= 0 && ix < iw) memory.copy(dst, image + <usize>iy * rowBytes + <usize>ix * ciBytes, ciBytes);
+      else memory.fill(dst, 0, ciBytes);
+    }
+  }
+  return edge;
+}
+
 /** Whether 2x2 tile q's second column (bit 1) and second row (bit 2) lie inside an oh x ow plane. */
 // @ts-ignore: decorator
 @inline
@@ -397,13 +426,13 @@ export function channelAffine(u: usize, v: usize, out: usize, rows: i32, channel
 /**
  * 3x3 stride-1 convolution by Winograd's F(2x2, 3x3): per 2x2 output tile and channel pair, 16
  * products of a transformed 4x4 input patch and a transformed filter instead of 36 multiply-adds.
- * x is padded to [n, hp, wp, ci] with hp = 2 * ceil(oh / 2) + 2 (wp alike) and ci a multiple of 4
+ * x is [n, ih, iw, ci], read as padded by `top` and `left` (`tilePatch`), ci a multiple of 4
  * (zeros past the filter's `wci` channels); w is [3, 3, wci, co]; y rows are `yStride` floats
  * apart (>= co rounded up to 8). Tiles go `block` (a multiple of 4) at a time: transform their
  * inputs, run 16 GEMMs on `convTile`, transform the outputs. `scratch` holds
- * 16 * co8 * ci + 16 * block * (ci + co8) floats. Allocates nothing (the memory is tfjs's).
+ * 16 * co8 * ci + 16 * block * (ci + co8) + (3 * iw + 4) * ci floats. Allocates nothing (the memory is tfjs's).
  */
-export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, hp: i32, wp: i32, ci: i32, wci: i32, oh: i32, ow: i32, co: i32, yStride: i32, block: i32): void {
+export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, ih: i32, iw: i32, ci: i32, wci: i32, oh: i32, ow: i32, co: i32, yStride: i32, block: i32, top: i32, left: i32): void {
   const co8 = (co + 7) & ~7;
   const tilesY = (oh + 1) >> 1;
   const tilesX = (ow + 1) >> 1;
@@ -442,15 +471,16 @@ export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, h
   const vBytes = <usize>(block * ci) << 2;
   const m = v + 16 * vBytes;
   const mBytes = <usize>(block * co8) << 2;
+  const edge = m + 16 * mBytes;
   const ciBytes = <usize>ci << 2;
-  const xRow = <usize>wp * ciBytes;
+  const xRow = <usize>iw * ciBytes;
   const yRow = <usize>co8 << 2;
   for (let q0 = 0; q0 < tiles; q0 += block) {
     const count = min(block, tiles - q0);
     const count4 = (count + 3) & ~3;
     // V[k][tile][c] = (B^T d B)[k], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
     for (let t = 0; t < count4; t++) {
-      const patch = x + <usize>windowStart(min(q0 + t, tiles - 1), tilesY, tilesX, hp, wp, 2, 2) * ciBytes;
+      const patch = tilePatch(x, min(q0 + t, tiles - 1), tilesY, tilesX, ih, iw, ci, top, left, edge);
       const out = v + <usize>t * ciBytes;
       for (let c: usize = 0; c < ciBytes; c += 16) {
         const p = patch + c;
@@ -539,12 +569,12 @@ function outB(mp: usize, mBytes: usize, s: usize): v128 {
  * Filter gradient of a 3x3 stride-1 convolution by Winograd's F(3x3, 2x2), dy's 2x2 tiles acting as
  * the filter: dW = A^T [sum over tiles of (G dy G^T) . (B^T x B)] A, so each of the 16 transformed
  * products is a GEMM over tiles (on `filterTile`), 2.25x fewer multiply-adds than 9 taps over
- * pixels. x is padded to [n, hp, wp, ci] (hp = 2 * ceil(oh / 2) + 2, wp alike, ci a multiple of 4),
- * dy is [n, oh, ow, co] (co a multiple of 8), out is dW [3, 3, ci, co]. `scratch` holds
- * 16 * ci * co + 16 * block * (ci + co) floats. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 -1 0 1],
+ * pixels. x is [n, ih, iw, ci], read as padded by `top` and `left` (`tilePatch`, ci a multiple of
+ * 4), dy is [n, oh, ow, co] (co a multiple of 8), out is dW [3, 3, ci, co]. `scratch` holds
+ * 16 * ci * co + 16 * block * (ci + co) + (3 * iw + 4) * ci floats. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 -1 0 1],
  * G = [1 0; .5 .5; .5 -.5; 0 1], A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1].
  */
-export function winogradFilterGrad(x: usize, dy: usize, out: usize, scratch: usize, n: i32, hp: i32, wp: i32, ci: i32, oh: i32, ow: i32, co: i32, block: i32): void {
+export function winogradFilterGrad(x: usize, dy: usize, out: usize, scratch: usize, n: i32, ih: i32, iw: i32, ci: i32, oh: i32, ow: i32, co: i32, block: i32, top: i32, left: i32): void {
   const tilesY = (oh + 1) >> 1;
   const tilesX = (ow + 1) >> 1;
   const tiles = n * tilesY * tilesX;
@@ -559,13 +589,14 @@ export function winogradFilterGrad(x: usize, dy: usize, out: usize, scratch: usi
   const vBytes = <usize>block * ciBytes;
   const wt = v + 16 * vBytes;
   const wBytes = <usize>block * coBytes;
-  const xRow = <usize>wp * ciBytes;
+  const edge = wt + 16 * wBytes;
+  const xRow = <usize>iw * ciBytes;
   const half = f32x4.splat(0.5);
   const zero = f32x4.splat(0);
   for (let q0 = 0; q0 < tiles; q0 += block) {
     const count = min(block, tiles - q0);
     for (let t = 0; t < count; t++) {
-      const patch = x + <usize>windowStart(q0 + t, tilesY, tilesX, hp, wp, 2, 2) * ciBytes;
+      const patch = tilePatch(x, q0 + t, tilesY, tilesX, ih, iw, ci, top, left, edge);
       for (let c: usize = 0; c < ciBytes; c += 16) {
         const p = patch + c;
         const at = v + (c >> 4) * (<usize>block << 4) + (<usize>t << 4);

@@ -124,13 +124,13 @@ napi_value Conv(napi_env env, napi_callback_info info) {
 }
 
 napi_value Winograd(napi_env env, napi_callback_info info) {
-  Args a(env, info, 14);
-  const int n = a.i32(4), hp = a.i32(5), wp = a.i32(6), ci = a.i32(7), wci = a.i32(8), oh = a.i32(9), ow = a.i32(10),
-            co = a.i32(11), yStride = a.i32(12);
-  const float* x = a.ptr<float>(0, F * n * hp * wp * ci);
+  Args a(env, info, 16);
+  const int n = a.i32(4), ih = a.i32(5), iw = a.i32(6), ci = a.i32(7), wci = a.i32(8), oh = a.i32(9), ow = a.i32(10),
+            co = a.i32(11), yStride = a.i32(12), top = a.i32(14), left = a.i32(15);
+  const float* x = a.ptr<float>(0, F * double(n) * ih * iw * ci);
   const float* w = a.ptr<float>(1, F * 9 * wci * co);
   float* y = a.ptr<float>(2, F * double(n) * oh * ow * yStride);
-  if (a.ready() && n > 0) table->winograd(x, w, y, n, hp, wp, ci, wci, oh, ow, co, yStride, a.threads());
+  if (a.ready() && n > 0) table->winograd(x, w, y, n, ih, iw, ci, wci, oh, ow, co, yStride, top, left, a.threads());
   return nullptr;
 }
 
@@ -150,12 +150,13 @@ napi_value FilterGrad(napi_env env, napi_callback_info info) {
 }
 
 napi_value WinogradFilterGrad(napi_env env, napi_callback_info info) {
-  Args a(env, info, 12);
-  const int n = a.i32(4), hp = a.i32(5), wp = a.i32(6), ci = a.i32(7), oh = a.i32(8), ow = a.i32(9), co = a.i32(10);
-  const float* x = a.ptr<float>(0, F * n * hp * wp * ci);
+  Args a(env, info, 14);
+  const int n = a.i32(4), ih = a.i32(5), iw = a.i32(6), ci = a.i32(7), oh = a.i32(8), ow = a.i32(9), co = a.i32(10),
+            top = a.i32(12), left = a.i32(13);
+  const float* x = a.ptr<float>(0, F * double(n) * ih * iw * ci);
   const float* dy = a.ptr<float>(1, F * double(n) * oh * ow * co);
   float* out = a.ptr<float>(2, F * 9 * ci * co);
-  if (a.ready()) table->winogradFilterGrad(x, dy, out, n, hp, wp, ci, oh, ow, co, a.threads());
+  if (a.ready()) table->winogradFilterGrad(x, dy, out, n, ih, iw, ci, oh, ow, co, top, left, a.threads());
   return nullptr;
 }
 

@@ -88,6 +88,43 @@ inline long windowStart(long q, int rows, int cols, int h, int w, int sh, int sw
   return (img * h + row * sh) * w + (rem - row * cols) * sw;
 }
 
+/**
+ * A Winograd kernel's input: n images of ih x iw pixels of ci floats, read as if padded by `top`
+ * rows and `left` columns of zeros (and zeros past the far edges), so no padded copy is made.
+ * iw >= 4: an edge patch is laid out in rows of the plane's width.
+ */
+struct WinoPlane {
+  const float* x;
+  int ih, iw, ci, top, left;
+};
+
+/** Floats of a Winograd edge buffer: four rows of the plane, as tilePatch lays them out. */
+inline size_t edgeFloats(const WinoPlane& p) { return (3 * static_cast<size_t>(p.iw) + 4) * p.ci; }
+
+/**
+ * The first float of the 4x4 patch under 2x2 tile q (rows iw * ci floats apart, columns ci): in x
+ * when the whole patch lies inside, else in `edge` (edgeFloats), with zeros where it overhangs.
+ */
+inline const float* tilePatch(const WinoPlane& p, long q, int tilesY, int tilesX, float* edge) {
+  const long perImage = static_cast<long>(tilesY) * tilesX;
+  const long img = q / perImage, rem = q - img * perImage;
+  const long ty = rem / tilesX, tx = rem - ty * tilesX;
+  const long y0 = 2 * ty - p.top, x0 = 2 * tx - p.left;
+  const size_t row = static_cast<size_t>(p.iw) * p.ci;
+  const float* image = p.x + img * p.ih * row;
+  if (y0 >= 0 && x0 >= 0 && y0 + 4 <= p.ih && x0 + 4 <= p.iw) return image + y0 * row + x0 * p.ci;
+  for (long r = 0; r < 4; r++)
+    for (long s = 0; s < 4; s++) {
+      float* dst = edge + r * row + s * p.ci;
+      const long iy = y0 + r, ix = x0 + s;
+      if (iy >= 0 && iy < p.ih && ix >= 0 && ix < p.iw)
+        std::memcpy(dst, image + iy * row + ix * p.ci, sizeof(float) * p.ci);
+      else
+        std::memset(dst, 0, sizeof(float) * p.ci);
+    }
+  return edge;
+}
+
 /** Scratch that lives with the calling thread and grows as needed (kernels run back to back). */
 inline float* localScratch(size_t floats, int slot) {
   thread_local std::vector<float> buffers[2];
@@ -307,8 +344,9 @@ inline void gradOutputTransform(const float* mp, size_t mStride, float* dp, size
   }
 }
 
-void winograd(const float* x, const float* w, float* y, int n, int hp, int wp, int ci, int wci, int oh, int ow, int co,
-              int yStride, int threads) {
+void winograd(const float* x, const float* w, float* y, int n, int ih, int iw, int ci, int wci, int oh, int ow, int co,
+              int yStride, int top, int left, int threads) {
+  const WinoPlane plane{x, ih, iw, ci, top, left};
   const int co8 = (co + 7) & ~7;
   const int tilesY = (oh + 1) >> 1, tilesX = (ow + 1) >> 1;
   const long tiles = static_cast<long>(n) * tilesY * tilesX;
@@ -350,16 +388,17 @@ void winograd(const float* x, const float* w, float* y, int n, int hp, int wp, i
     barrier.wait();
     const size_t vStride = static_cast<size_t>(kWinoBlock) * ci;
     const size_t mStride = static_cast<size_t>(kWinoBlock) * co8;
-    float* v = localScratch(16 * (vStride + mStride), 1);
+    float* v = localScratch(16 * (vStride + mStride) + edgeFloats(plane), 1);
     float* m = v + 16 * vStride;
-    const size_t xRow = static_cast<size_t>(wp) * ci;
+    float* edge = m + 16 * mStride;
+    const size_t xRow = static_cast<size_t>(iw) * ci;
     const size_t yPix = yStride, yLine = static_cast<size_t>(ow) * yStride;
     for (long b; queue.take(b);) {
       const long q0 = b * kWinoBlock;
       const long count = std::min<long>(kWinoBlock, tiles - q0);
       // V[k][tile][c] = (B^T d B)[k], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
       for (long t = 0; t < count; t++) {
-        const float* p = x + windowStart(q0 + t, tilesY, tilesX, hp, wp, 2, 2) * ci;
+        const float* p = tilePatch(plane, q0 + t, tilesY, tilesX, edge);
         float* out = v + t * ci;
         int c = 0;
         for (; c + 8 <= ci; c += 8) {
@@ -612,9 +651,10 @@ void filterGrad(const float* x, const float* dy, float* out, int n, int hp, int 
       [](int, int) {});
 }
 
-/** The geometry of a Winograd filter gradient: x padded to hp x wp x ci, dy oh x ow x co, in 2x2 output tiles. */
+/** The geometry of a Winograd filter gradient: x's plane, dy oh x ow x co, in 2x2 output tiles. */
 struct WinoGradShape {
-  int tilesY, tilesX, hp, wp, ci, oh, ow, co;
+  WinoPlane x;
+  int tilesY, tilesX, ci, oh, ow, co;
 };
 
 /**
@@ -622,12 +662,12 @@ struct WinoGradShape {
  * channel group major; every item's output was zeroed first), block by block: x's channels of the
  * items and all of dy transformed into this thread's v and wt, then one small GEMM per item.
  */
-void winoGradAccumulate(const float* x, const float* dy, float* m, WinoGradShape g, long q0, long q1, long i0, long i1, float* v,
-                        float* wt) {
+void winoGradAccumulate(const float* dy, float* m, const WinoGradShape& g, long q0, long q1, long i0, long i1, float* v, float* wt,
+                        float* edge) {
   const size_t mStride = static_cast<size_t>(g.ci) * g.co;
   const size_t vStride = static_cast<size_t>(kWinoGradBlock) * g.ci;
   const size_t wStride = static_cast<size_t>(kWinoGradBlock) * g.co;
-  const size_t xRow = static_cast<size_t>(g.wp) * g.ci;
+  const size_t xRow = static_cast<size_t>(g.x.iw) * g.ci;
   const size_t panel4 = static_cast<size_t>(kWinoGradBlock) * 4;
   int c0, c1, k0, k1;
   itemRange(i0, i1, 16, g.ci, c0, c1, k0, k1);
@@ -635,7 +675,7 @@ void winoGradAccumulate(const float* x, const float* dy, float* m, WinoGradShape
     const long count = std::min<long>(kWinoGradBlock, q1 - b0);
     for (long t = 0; t < count; t++) {
       const long q = b0 + t;
-      const float* p = x + windowStart(q, g.tilesY, g.tilesX, g.hp, g.wp, 2, 2) * g.ci;
+      const float* p = tilePatch(g.x, q, g.tilesY, g.tilesX, edge);
       // V[k][c / 4][tile][4]: eight channels are two 4-channel panels.
       int c = c0;
       for (; c + 8 <= c1; c += 8) {
@@ -675,9 +715,9 @@ void winoGradAccumulate(const float* x, const float* dy, float* m, WinoGradShape
   }
 }
 
-void winogradFilterGrad(const float* x, const float* dy, float* out, int n, int hp, int wp, int ci, int oh, int ow, int co,
-                        int threads) {
-  const WinoGradShape g{(oh + 1) >> 1, (ow + 1) >> 1, hp, wp, ci, oh, ow, co};
+void winogradFilterGrad(const float* x, const float* dy, float* out, int n, int ih, int iw, int ci, int oh, int ow, int co, int top,
+                        int left, int threads) {
+  const WinoGradShape g{{x, ih, iw, ci, top, left}, (oh + 1) >> 1, (ow + 1) >> 1, ci, oh, ow, co};
   const long tiles = static_cast<long>(n) * g.tilesY * g.tilesX;
   const size_t mStride = static_cast<size_t>(ci) * co;
   const long chunks = positionChunks(tiles, 16 * mStride);
@@ -686,8 +726,9 @@ void winogradFilterGrad(const float* x, const float* dy, float* out, int n, int 
   splitFilterGrad(
       m, m + 16 * mStride, 16, ci, co, tiles, chunks, threadsFor(double(tiles) * 16 * ci * co, threads),
       [&](float* part, long q0, long q1, long i0, long i1) {
-        float* v = localScratch(16 * static_cast<size_t>(kWinoGradBlock) * (ci + co), 1);
-        winoGradAccumulate(x, dy, part, g, q0, q1, i0, i1, v, v + 16 * static_cast<size_t>(kWinoGradBlock) * ci);
+        const size_t panels = 16 * static_cast<size_t>(kWinoGradBlock) * (ci + co);
+        float* v = localScratch(panels + edgeFloats(g.x), 1);
+        winoGradAccumulate(dy, part, g, q0, q1, i0, i1, v, v + 16 * static_cast<size_t>(kWinoGradBlock) * ci, v + panels);
       },
       [&](int tid, int nt) {
         // dW = A^T M A per (c, o), A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1].

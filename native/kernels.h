@@ -12,12 +12,12 @@ struct KernelTable {
   const char* isa;
   void (*conv)(const float* x, const float* w, float* y, float* packed, int n, int hp, int wp, int ci, int oh, int ow, int co,
                int yStride, int kh, int kw, int sh, int sw, bool accumulate, int xStride, int threads);
-  void (*winograd)(const float* x, const float* w, float* y, int n, int hp, int wp, int ci, int wci, int oh, int ow, int co,
-                   int yStride, int threads);
+  void (*winograd)(const float* x, const float* w, float* y, int n, int ih, int iw, int ci, int wci, int oh, int ow, int co,
+                   int yStride, int top, int left, int threads);
   void (*filterGrad)(const float* x, const float* dy, float* out, int n, int hp, int wp, int ci, int oh, int ow, int co, int kh,
                      int kw, int sh, int sw, int xStride, int threads);
-  void (*winogradFilterGrad)(const float* x, const float* dy, float* out, int n, int hp, int wp, int ci, int oh, int ow, int co,
-                             int threads);
+  void (*winogradFilterGrad)(const float* x, const float* dy, float* out, int n, int ih, int iw, int ci, int oh, int ow, int co,
+                             int top, int left, int threads);
   void (*channelSums)(const float* u, const float* v, int rows, int channels, double* out, bool relu, int threads);
   void (*channelAffine)(const float* u, const float* v, float* out, int rows, int channels, const float* coef, bool relu,
                         int threads);

@@ -16,11 +16,12 @@ export interface BenchConfig {
 
 /** The configurations of `npm run bench`. */
 export const BENCH_CONFIGS: BenchConfig[] = [
-  // The wasm heap grows during the first steps; two warm-up steps reach the steady state. Five timed
-  // densenet121 steps: step times vary by 10-20% on a shared host, and its 2-thread ratios sit near the targets.
+  // The wasm heap grows during the first steps; two warm-up steps reach the steady state (one for
+  // unet32's long steps). Step times vary by 10-20% on a shared host, so the rows whose 2-thread
+  // figures sit near the targets time several steps: five of densenet121, two of unet32.
   { name: 'densenet121', model: densenet121(96), batch: 32, ampL: 0, warmupSteps: 2, steps: 5 },
   { name: 'densenet121+ampnorm-L0.1', model: densenet121(96), batch: 32, ampL: 0.1, warmupSteps: 2, steps: 2 },
-  { name: 'unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 1 },
+  { name: 'unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 2 },
   { name: 'predict-densenet121', model: densenet121(96), batch: 32, ampL: 0, warmupSteps: 2, steps: 5, mode: 'predict' },
   { name: 'predict-unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 3, mode: 'predict' },
   {

@@ -94,13 +94,15 @@ export interface HeapKernels {
     out: number,
     scratch: number,
     n: number,
-    hp: number,
-    wp: number,
+    ih: number,
+    iw: number,
     ci: number,
     oh: number,
     ow: number,
     co: number,
     block: number,
+    top: number,
+    left: number,
   ): void;
   winograd(
     x: number,
@@ -108,8 +110,8 @@ export interface HeapKernels {
     y: number,
     scratch: number,
     n: number,
-    hp: number,
-    wp: number,
+    ih: number,
+    iw: number,
     ci: number,
     wci: number,
     oh: number,
@@ -117,6 +119,8 @@ export interface HeapKernels {
     co: number,
     yStride: number,
     block: number,
+    top: number,
+    left: number,
   ): void;
   conv(
     x: number,

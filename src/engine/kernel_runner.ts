@@ -49,9 +49,9 @@ export class KernelRunner {
     return info;
   }
 
-  /** Stride-1 NHWC convolution on the backend's native Conv2D. */
-  conv(x: TensorInfo, filter: TensorInfo, dilations: [number, number] = [1, 1]): TensorInfo {
-    return this.run('Conv2D', { x, filter }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations });
+  /** Stride-1 NHWC convolution on the backend's native Conv2D, unpadded unless `pad` says otherwise. */
+  conv(x: TensorInfo, filter: TensorInfo, pad: 'valid' | backend_util.ExplicitPadding = 'valid'): TensorInfo {
+    return this.run('Conv2D', { x, filter }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] });
   }
 
   /** Frees every intermediate except those kept. */

@@ -4,8 +4,8 @@ import { nhwcConvInfo } from '../kernel_runner.js';
 import { heapPointer, heapScratch } from '../simd_module.js';
 import { heapKernels } from '../heap_kernels.js';
 import { copyRuns, roundUp, type HeapBackend } from './heap_backend.js';
-import { paddedInput, type PaddedInput } from './padded_input.js';
-import { useWinograd, WINOGRAD_BLOCK, winogradPlane } from './winograd.js';
+import { paddedInput, winogradInput, type PaddedInput } from './padded_input.js';
+import { useWinograd, WINOGRAD_BLOCK, winogradEdgeFloats } from './winograd.js';
 
 /** Output pixels per block: their input windows stay in cache across all output-channel panels. */
 const BLOCK_PIXELS = 64;
@@ -33,19 +33,19 @@ export function conv2dConfig(backendName: string): KernelConfig {
     const y = co8 === co ? { info: out, ptr: heapPointer(b, out) } : heapScratch(b, pixels * co8);
     let xIn: PaddedInput;
     if (useWinograd(info)) {
-      // Channels padded to 4 for the transforms' f32x4 loads.
+      // Channels padded to 4 for the transforms' f32x4 loads; the kernel pads the plane as it reads.
       const ci4 = roundUp(ci, 4);
-      const [hp, wp] = winogradPlane(info);
-      xIn = paddedInput(b, x, info, hp, wp, ci4);
-      const scratch = heapScratch(b, 16 * (co8 * ci4 + WINOGRAD_BLOCK * (ci4 + co8)));
+      const plane = winogradInput(b, x, info, ci4);
+      xIn = plane;
+      const scratch = heapScratch(b, 16 * (co8 * ci4 + WINOGRAD_BLOCK * (ci4 + co8)) + winogradEdgeFloats(plane.iw, ci4));
       heapKernels(b).winograd(
         xIn.ptr,
         heapPointer(b, filter),
         y.ptr,
         scratch.ptr,
         n,
-        hp,
-        wp,
+        plane.ih,
+        plane.iw,
         ci4,
         ci,
         outHeight,
@@ -53,6 +53,8 @@ export function conv2dConfig(backendName: string): KernelConfig {
         co,
         co8,
         WINOGRAD_BLOCK,
+        plane.top,
+        plane.left,
       );
       b.disposeData(scratch.info.dataId);
     } else {

@@ -3,8 +3,8 @@ import { nhwcConvInfo } from '../kernel_runner.js';
 import { heapPointer, heapScratch } from '../simd_module.js';
 import { heapKernels } from '../heap_kernels.js';
 import { copyRuns, roundUp, type HeapBackend } from './heap_backend.js';
-import { paddedInput } from './padded_input.js';
-import { useWinograd, WINOGRAD_BLOCK, winogradPlane } from './winograd.js';
+import { paddedInput, winogradInput } from './padded_input.js';
+import { useWinograd, WINOGRAD_BLOCK, winogradEdgeFloats } from './winograd.js';
 import type { DirectConvShape } from './conv2d.js';
 
 /** Output pixels per block of the direct kernel: its x and dy rows then stay in L1/L2 across taps. */
@@ -30,12 +30,6 @@ const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs }) => {
   const pixels = n * outHeight * outWidth;
   const scratch: TensorInfo[] = [];
 
-  const winograd = useWinograd(info);
-  // The padded plane is what the convolution reads (to whole 2x2 tiles for Winograd); it also
-  // crops what 'valid' never reaches.
-  const [hp, wp] = winograd ? winogradPlane(info) : [(outHeight - 1) * sh + kh, (outWidth - 1) * sw + kw];
-  const xIn = paddedInput(b, x, info, hp, wp, ci);
-  if (xIn.scratch !== undefined) scratch.push(xIn.scratch);
   let dyPtr = heapPointer(b, dy);
   if (co !== outChannels) {
     const padded = heapScratch(b, pixels * co);
@@ -50,11 +44,19 @@ const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs }) => {
   const dw = aligned ? { info: out, ptr: heapPointer(b, out) } : heapScratch(b, taps * ci * co);
   if (!aligned) scratch.push(dw.info);
 
-  if (winograd) {
-    const work = heapScratch(b, 16 * (ci * co + WINOGRAD_BLOCK * (ci + co)));
-    scratch.push(work.info);
-    heapKernels(b).winogradFilterGrad(xIn.ptr, dyPtr, dw.ptr, work.ptr, n, hp, wp, ci, outHeight, outWidth, co, WINOGRAD_BLOCK);
+  if (useWinograd(info)) {
+    // Winograd pads the plane as it reads.
+    const xIn = winogradInput(b, x, info, ci);
+    const work = heapScratch(b, 16 * (ci * co + WINOGRAD_BLOCK * (ci + co)) + winogradEdgeFloats(xIn.iw, ci));
+    scratch.push(...(xIn.scratch === undefined ? [] : [xIn.scratch]), work.info);
+    const { ih, iw, top, left } = xIn;
+    heapKernels(b).winogradFilterGrad(xIn.ptr, dyPtr, dw.ptr, work.ptr, n, ih, iw, ci, outHeight, outWidth, co, WINOGRAD_BLOCK, top, left);
   } else {
+    // The direct kernel reads the padded plane, which also crops what 'valid' never reaches.
+    const hp = (outHeight - 1) * sh + kh;
+    const wp = (outWidth - 1) * sw + kw;
+    const xIn = paddedInput(b, x, info, hp, wp, ci);
+    if (xIn.scratch !== undefined) scratch.push(xIn.scratch);
     directFilterGrad(b, { x: xIn.ptr, xStride: ci, dy: dyPtr, dw: dw.ptr, n, hp, wp, ci, oh: outHeight, ow: outWidth, co, kh, kw, sh, sw });
   }
 

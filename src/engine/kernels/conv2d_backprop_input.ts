@@ -1,4 +1,5 @@
 import {
+  type backend_util,
   type Conv2DBackpropInputAttrs,
   type KernelBackend,
   type KernelConfig,
@@ -6,8 +7,6 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { KernelRunner, nhwcConvInfo } from '../kernel_runner.js';
-import type { HeapBackend } from './heap_backend.js';
-import { padPlane } from './padded_input.js';
 
 /**
  * Input gradient of an NHWC convolution (also the forward pass of a transposed convolution) on
@@ -54,21 +53,25 @@ function conv2dBackpropInputViaConv(backendName: string): KernelFunc {
         );
         d = r.reshape(spread, [batchSize, outHeight * sh, outWidth * sw, outChannels]);
       }
-      // Pad so a valid convolution yields exactly the input size; a negative amount only crops
-      // trailing zeros of the dilation.
-      const dp = r.track(
-        padPlane(
-          backend as unknown as HeapBackend,
-          d,
-          inHeight + kh - 1,
-          inWidth + kw - 1,
-          outChannels,
-          kh - 1 - padInfo.top,
-          kw - 1 - padInfo.left,
-        ),
-      );
+      // Padding so the convolution yields exactly the input size, given to the convolution (whose
+      // Winograd path pads as it reads); a negative amount crops d first (rows the forward
+      // padding never reached, or trailing zeros of the dilation).
+      const [dh, dw] = [d.shape[1]!, d.shape[2]!];
+      const [top, left] = [kh - 1 - padInfo.top, kw - 1 - padInfo.left];
+      const [bottom, right] = [inHeight + kh - 1 - top - dh, inWidth + kw - 1 - left - dw];
+      if (Math.min(top, left, bottom, right) < 0) {
+        const [cropTop, cropLeft] = [Math.max(-top, 0), Math.max(-left, 0)];
+        const size = [batchSize, dh - cropTop - Math.max(-bottom, 0), dw - cropLeft - Math.max(-right, 0), outChannels];
+        d = r.run('Slice', { x: d }, { begin: [0, cropTop, cropLeft, 0], size });
+      }
+      const pad: backend_util.ExplicitPadding = [
+        [0, 0],
+        [Math.max(top, 0), Math.max(bottom, 0)],
+        [Math.max(left, 0), Math.max(right, 0)],
+        [0, 0],
+      ];
       const flipped = r.transpose(r.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
-      out = r.conv(dp, flipped);
+      out = r.conv(d, flipped, pad);
     }
     r.dispose(out);
     return out;

@@ -18,7 +18,10 @@ export function useWinograd(info: backend_util.Conv2DInfo): boolean {
   return (4 * Math.ceil(outHeight / 2) * Math.ceil(outWidth / 2)) / (outHeight * outWidth) <= WINOGRAD_MAX_WASTE;
 }
 
-/** The padded input plane Winograd reads: whole 2x2 output tiles, each reading a 4x4 patch. */
-export function winogradPlane(info: backend_util.Conv2DInfo): [hp: number, wp: number] {
-  return [2 * Math.ceil(info.outHeight / 2) + 2, 2 * Math.ceil(info.outWidth / 2) + 2];
+/**
+ * Scratch floats for the Winograd kernels' edge patches: a 4x4 patch of a tile that overhangs the
+ * input is gathered, zeros outside, into four rows of the plane's width `iw` (`tilePatch`).
+ */
+export function winogradEdgeFloats(iw: number, ci: number): number {
+  return (3 * iw + 4) * ci;
 }
