@@ -27,11 +27,20 @@ function windowStart(q: i32, rows: i32, cols: i32, h: i32, w: i32, sh: i32, sw: 
 }
 
 /**
- * The first byte of the 4x4 input patch under 2x2 tile q (rows iw * ci floats apart, columns ci):
- * in x (n images of ih x iw pixels of ci floats, read as if padded by `top` rows and `left` columns
- * of zeros) when the whole patch lies inside, else in `edge` ((3 * iw + 4) * ci floats), with
- * zeros where it overhangs. The host so makes no padded copy of x; it pads planes narrower than
- * 4 pixels (iw >= 4 here: the edge patch is laid out in rows of the plane's width).
+ * Bytes between a Winograd patch's rows, in x and in the edge buffer alike: a row of the plane,
+ * or of 4 pixels when the plane is narrower (then every patch overhangs and is read from the buffer).
+ */
+// @ts-ignore: decorator
+@inline
+function patchRowBytes(iw: i32, ci: i32): usize {
+  return <usize>(max(iw, 4) * ci) << 2;
+}
+
+/**
+ * The first byte of the 4x4 input patch under 2x2 tile q (rows `patchRowBytes` apart, columns ci
+ * floats): in x (n images of ih x iw pixels of ci floats, read as if padded by `top` rows and
+ * `left` columns of zeros) when the whole patch lies inside, else in `edge` (3 patch rows plus
+ * 4 * ci floats), with zeros where it overhangs. The host so makes no padded copy of x.
  */
 function tilePatch(x: usize, q: i32, tilesY: i32, tilesX: i32, ih: i32, iw: i32, ci: i32, top: i32, left: i32, edge: usize): usize {
   const img = q / (tilesY * tilesX);
@@ -45,7 +54,7 @@ function tilePatch(x: usize, q: i32, tilesY: i32, tilesX: i32, ih: i32, iw: i32,
   if (y0 >= 0 && x0 >= 0 && y0 + 4 <= ih && x0 + 4 <= iw) return image + <usize>y0 * rowBytes + <usize>x0 * ciBytes;
   for (let r = 0; r < 4; r++) {
     for (let s = 0; s < 4; s++) {
-      const dst = edge + <usize>r * rowBytes + <usize>s * ciBytes;
+      const dst = edge + <usize>r * patchRowBytes(iw, ci) + <usize>s * ciBytes;
       const iy = y0 + r;
       const ix = x0 + s;
       if (iy >= 0 && iy < ih && ix >= 0 && ix < iw) memory.copy(dst, image + <usize>iy * rowBytes + <usize>ix * ciBytes, ciBytes);
@@ -430,7 +439,7 @@ export function channelAffine(u: usize, v: usize, out: usize, rows: i32, channel
  * (zeros past the filter's `wci` channels); w is [3, 3, wci, co]; y rows are `yStride` floats
  * apart (>= co rounded up to 8). Tiles go `block` (a multiple of 4) at a time: transform their
  * inputs, run 16 GEMMs on `convTile`, transform the outputs. `scratch` holds
- * 16 * co8 * ci + 16 * block * (ci + co8) + (3 * iw + 4) * ci floats. Allocates nothing (the memory is tfjs's).
+ * 16 * co8 * ci + 16 * block * (ci + co8) + (3 * max(iw, 4) + 4) * ci floats. Allocates nothing (the memory is tfjs's).
  */
 export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, ih: i32, iw: i32, ci: i32, wci: i32, oh: i32, ow: i32, co: i32, yStride: i32, block: i32, top: i32, left: i32): void {
   const co8 = (co + 7) & ~7;
@@ -473,7 +482,7 @@ export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, i
   const mBytes = <usize>(block * co8) << 2;
   const edge = m + 16 * mBytes;
   const ciBytes = <usize>ci << 2;
-  const xRow = <usize>iw * ciBytes;
+  const xRow = patchRowBytes(iw, ci);
   const yRow = <usize>co8 << 2;
   for (let q0 = 0; q0 < tiles; q0 += block) {
     const count = min(block, tiles - q0);
@@ -571,7 +580,7 @@ function outB(mp: usize, mBytes: usize, s: usize): v128 {
  * products is a GEMM over tiles (on `filterTile`), 2.25x fewer multiply-adds than 9 taps over
  * pixels. x is [n, ih, iw, ci], read as padded by `top` and `left` (`tilePatch`, ci a multiple of
  * 4), dy is [n, oh, ow, co] (co a multiple of 8), out is dW [3, 3, ci, co]. `scratch` holds
- * 16 * ci * co + 16 * block * (ci + co) + (3 * iw + 4) * ci floats. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 -1 0 1],
+ * 16 * ci * co + 16 * block * (ci + co) + (3 * max(iw, 4) + 4) * ci floats. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 -1 0 1],
  * G = [1 0; .5 .5; .5 -.5; 0 1], A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1].
  */
 export function winogradFilterGrad(x: usize, dy: usize, out: usize, scratch: usize, n: i32, ih: i32, iw: i32, ci: i32, oh: i32, ow: i32, co: i32, block: i32, top: i32, left: i32): void {
@@ -590,7 +599,7 @@ export function winogradFilterGrad(x: usize, dy: usize, out: usize, scratch: usi
   const wt = v + 16 * vBytes;
   const wBytes = <usize>block * coBytes;
   const edge = wt + 16 * wBytes;
-  const xRow = <usize>iw * ciBytes;
+  const xRow = patchRowBytes(iw, ci);
   const half = f32x4.splat(0.5);
   const zero = f32x4.splat(0);
   for (let q0 = 0; q0 < tiles; q0 += block) {

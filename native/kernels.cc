@@ -91,19 +91,22 @@ inline long windowStart(long q, int rows, int cols, int h, int w, int sh, int sw
 /**
  * A Winograd kernel's input: n images of ih x iw pixels of ci floats, read as if padded by `top`
  * rows and `left` columns of zeros (and zeros past the far edges), so no padded copy is made.
- * iw >= 4: an edge patch is laid out in rows of the plane's width.
  */
 struct WinoPlane {
   const float* x;
   int ih, iw, ci, top, left;
+  /**
+   * Floats between a patch's rows, in x and in the edge buffer alike: a row of the plane, or of 4
+   * pixels when the plane is narrower (then every patch overhangs and is read from the buffer).
+   */
+  size_t patchRow() const { return static_cast<size_t>(std::max(iw, 4)) * ci; }
+  /** Floats of the edge buffer tilePatch fills: four patch rows. */
+  size_t edgeFloats() const { return 3 * patchRow() + 4 * static_cast<size_t>(ci); }
 };
 
-/** Floats of a Winograd edge buffer: four rows of the plane, as tilePatch lays them out. */
-inline size_t edgeFloats(const WinoPlane& p) { return (3 * static_cast<size_t>(p.iw) + 4) * p.ci; }
-
 /**
- * The first float of the 4x4 patch under 2x2 tile q (rows iw * ci floats apart, columns ci): in x
- * when the whole patch lies inside, else in `edge` (edgeFloats), with zeros where it overhangs.
+ * The first float of the 4x4 patch under 2x2 tile q (rows patchRow floats apart, columns ci): in
+ * x when the whole patch lies inside, else in `edge` (edgeFloats), with zeros where it overhangs.
  */
 inline const float* tilePatch(const WinoPlane& p, long q, int tilesY, int tilesX, float* edge) {
   const long perImage = static_cast<long>(tilesY) * tilesX;
@@ -115,7 +118,7 @@ inline const float* tilePatch(const WinoPlane& p, long q, int tilesY, int tilesX
   if (y0 >= 0 && x0 >= 0 && y0 + 4 <= p.ih && x0 + 4 <= p.iw) return image + y0 * row + x0 * p.ci;
   for (long r = 0; r < 4; r++)
     for (long s = 0; s < 4; s++) {
-      float* dst = edge + r * row + s * p.ci;
+      float* dst = edge + r * p.patchRow() + s * p.ci;
       const long iy = y0 + r, ix = x0 + s;
       if (iy >= 0 && iy < p.ih && ix >= 0 && ix < p.iw)
         std::memcpy(dst, image + iy * row + ix * p.ci, sizeof(float) * p.ci);
@@ -388,10 +391,10 @@ void winograd(const float* x, const float* w, float* y, int n, int ih, int iw, i
     barrier.wait();
     const size_t vStride = static_cast<size_t>(kWinoBlock) * ci;
     const size_t mStride = static_cast<size_t>(kWinoBlock) * co8;
-    float* v = localScratch(16 * (vStride + mStride) + edgeFloats(plane), 1);
+    float* v = localScratch(16 * (vStride + mStride) + plane.edgeFloats(), 1);
     float* m = v + 16 * vStride;
     float* edge = m + 16 * mStride;
-    const size_t xRow = static_cast<size_t>(iw) * ci;
+    const size_t xRow = plane.patchRow();
     const size_t yPix = yStride, yLine = static_cast<size_t>(ow) * yStride;
     for (long b; queue.take(b);) {
       const long q0 = b * kWinoBlock;
@@ -654,7 +657,7 @@ void filterGrad(const float* x, const float* dy, float* out, int n, int hp, int 
 /** The geometry of a Winograd filter gradient: x's plane, dy oh x ow x co, in 2x2 output tiles. */
 struct WinoGradShape {
   WinoPlane x;
-  int tilesY, tilesX, ci, oh, ow, co;
+  int tilesY, tilesX, oh, ow, co;
 };
 
 /**
@@ -664,13 +667,14 @@ struct WinoGradShape {
  */
 void winoGradAccumulate(const float* dy, float* m, const WinoGradShape& g, long q0, long q1, long i0, long i1, float* v, float* wt,
                         float* edge) {
-  const size_t mStride = static_cast<size_t>(g.ci) * g.co;
-  const size_t vStride = static_cast<size_t>(kWinoGradBlock) * g.ci;
+  const int ci = g.x.ci;
+  const size_t mStride = static_cast<size_t>(ci) * g.co;
+  const size_t vStride = static_cast<size_t>(kWinoGradBlock) * ci;
   const size_t wStride = static_cast<size_t>(kWinoGradBlock) * g.co;
-  const size_t xRow = static_cast<size_t>(g.x.iw) * g.ci;
+  const size_t xRow = g.x.patchRow();
   const size_t panel4 = static_cast<size_t>(kWinoGradBlock) * 4;
   int c0, c1, k0, k1;
-  itemRange(i0, i1, 16, g.ci, c0, c1, k0, k1);
+  itemRange(i0, i1, 16, ci, c0, c1, k0, k1);
   for (long b0 = q0; b0 < q1; b0 += kWinoGradBlock) {
     const long count = std::min<long>(kWinoGradBlock, q1 - b0);
     for (long t = 0; t < count; t++) {
@@ -680,7 +684,7 @@ void winoGradAccumulate(const float* dy, float* m, const WinoGradShape& g, long 
       int c = c0;
       for (; c + 8 <= c1; c += 8) {
         F8 d[16];
-        inputTransform(p + c, g.ci, xRow, true, d);
+        inputTransform(p + c, ci, xRow, true, d);
         float* at = v + (c >> 2) * panel4 + t * 4;
         for (int kk = k0; kk < k1; kk++) {
           std::memcpy(at + kk * vStride, &d[kk], 16);
@@ -689,7 +693,7 @@ void winoGradAccumulate(const float* dy, float* m, const WinoGradShape& g, long 
       }
       for (; c < c1; c++) {
         float d[16];
-        inputTransform(p + c, g.ci, xRow, true, d);
+        inputTransform(p + c, ci, xRow, true, d);
         for (int kk = k0; kk < k1; kk++) v[kk * vStride + (c >> 2) * panel4 + t * 4 + (c & 3)] = d[kk];
       }
       const long rem = q % (static_cast<long>(g.tilesY) * g.tilesX);
@@ -709,7 +713,7 @@ void winoGradAccumulate(const float* dy, float* m, const WinoGradShape& g, long 
     }
     for (long item = i0; item < i1; item++) {
       const int kk = static_cast<int>(item % 16), c = static_cast<int>(item / 16) * 4 * FC;
-      filterTiles(std::min(4 * FC, g.ci - c), v + kk * vStride + (c >> 2) * panel4, panel4, wt + kk * wStride, kWinoGradBlock,
+      filterTiles(std::min(4 * FC, ci - c), v + kk * vStride + (c >> 2) * panel4, panel4, wt + kk * wStride, kWinoGradBlock,
                   m + kk * mStride + static_cast<size_t>(c) * g.co, g.co, 1, count, 0, 4);
     }
   }
@@ -717,7 +721,7 @@ void winoGradAccumulate(const float* dy, float* m, const WinoGradShape& g, long 
 
 void winogradFilterGrad(const float* x, const float* dy, float* out, int n, int ih, int iw, int ci, int oh, int ow, int co, int top,
                         int left, int threads) {
-  const WinoGradShape g{{x, ih, iw, ci, top, left}, (oh + 1) >> 1, (ow + 1) >> 1, ci, oh, ow, co};
+  const WinoGradShape g{{x, ih, iw, ci, top, left}, (oh + 1) >> 1, (ow + 1) >> 1, oh, ow, co};
   const long tiles = static_cast<long>(n) * g.tilesY * g.tilesX;
   const size_t mStride = static_cast<size_t>(ci) * co;
   const long chunks = positionChunks(tiles, 16 * mStride);
@@ -727,7 +731,7 @@ void winogradFilterGrad(const float* x, const float* dy, float* out, int n, int 
       m, m + 16 * mStride, 16, ci, co, tiles, chunks, threadsFor(double(tiles) * 16 * ci * co, threads),
       [&](float* part, long q0, long q1, long i0, long i1) {
         const size_t panels = 16 * static_cast<size_t>(kWinoGradBlock) * (ci + co);
-        float* v = localScratch(panels + edgeFloats(g.x), 1);
+        float* v = localScratch(panels + g.x.edgeFloats(), 1);
         winoGradAccumulate(dy, part, g, q0, q1, i0, i1, v, v + 16 * static_cast<size_t>(kWinoGradBlock) * ci, v + panels);
       },
       [&](int tid, int nt) {

@@ -4,7 +4,7 @@ import { nhwcConvInfo } from '../kernel_runner.js';
 import { heapPointer, heapScratch } from '../simd_module.js';
 import { heapKernels } from '../heap_kernels.js';
 import { copyRuns, roundUp, type HeapBackend } from './heap_backend.js';
-import { paddedInput, winogradInput, type PaddedInput } from './padded_input.js';
+import { channelPadded, paddedInput, type PaddedInput } from './padded_input.js';
 import { useWinograd, WINOGRAD_BLOCK, winogradEdgeFloats } from './winograd.js';
 
 /** Output pixels per block: their input windows stay in cache across all output-channel panels. */
@@ -35,17 +35,16 @@ export function conv2dConfig(backendName: string): KernelConfig {
     if (useWinograd(info)) {
       // Channels padded to 4 for the transforms' f32x4 loads; the kernel pads the plane as it reads.
       const ci4 = roundUp(ci, 4);
-      const plane = winogradInput(b, x, info, ci4);
-      xIn = plane;
-      const scratch = heapScratch(b, 16 * (co8 * ci4 + WINOGRAD_BLOCK * (ci4 + co8)) + winogradEdgeFloats(plane.iw, ci4));
+      xIn = channelPadded(b, x, ci4);
+      const scratch = heapScratch(b, 16 * (co8 * ci4 + WINOGRAD_BLOCK * (ci4 + co8)) + winogradEdgeFloats(info, ci4));
       heapKernels(b).winograd(
         xIn.ptr,
         heapPointer(b, filter),
         y.ptr,
         scratch.ptr,
         n,
-        plane.ih,
-        plane.iw,
+        info.inHeight,
+        info.inWidth,
         ci4,
         ci,
         outHeight,
@@ -53,8 +52,8 @@ export function conv2dConfig(backendName: string): KernelConfig {
         co,
         co8,
         WINOGRAD_BLOCK,
-        plane.top,
-        plane.left,
+        info.padInfo.top,
+        info.padInfo.left,
       );
       b.disposeData(scratch.info.dataId);
     } else {

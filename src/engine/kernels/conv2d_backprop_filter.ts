@@ -3,7 +3,7 @@ import { nhwcConvInfo } from '../kernel_runner.js';
 import { heapPointer, heapScratch } from '../simd_module.js';
 import { heapKernels } from '../heap_kernels.js';
 import { copyRuns, roundUp, type HeapBackend } from './heap_backend.js';
-import { paddedInput, winogradInput } from './padded_input.js';
+import { channelPadded, paddedInput } from './padded_input.js';
 import { useWinograd, WINOGRAD_BLOCK, winogradEdgeFloats } from './winograd.js';
 import type { DirectConvShape } from './conv2d.js';
 
@@ -46,11 +46,27 @@ const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs }) => {
 
   if (useWinograd(info)) {
     // Winograd pads the plane as it reads.
-    const xIn = winogradInput(b, x, info, ci);
-    const work = heapScratch(b, 16 * (ci * co + WINOGRAD_BLOCK * (ci + co)) + winogradEdgeFloats(xIn.iw, ci));
-    scratch.push(...(xIn.scratch === undefined ? [] : [xIn.scratch]), work.info);
-    const { ih, iw, top, left } = xIn;
-    heapKernels(b).winogradFilterGrad(xIn.ptr, dyPtr, dw.ptr, work.ptr, n, ih, iw, ci, outHeight, outWidth, co, WINOGRAD_BLOCK, top, left);
+    const xIn = channelPadded(b, x, ci);
+    if (xIn.scratch !== undefined) scratch.push(xIn.scratch);
+    const work = heapScratch(b, 16 * (ci * co + WINOGRAD_BLOCK * (ci + co)) + winogradEdgeFloats(info, ci));
+    scratch.push(work.info);
+    const { inHeight, inWidth, padInfo } = info;
+    heapKernels(b).winogradFilterGrad(
+      xIn.ptr,
+      dyPtr,
+      dw.ptr,
+      work.ptr,
+      n,
+      inHeight,
+      inWidth,
+      ci,
+      outHeight,
+      outWidth,
+      co,
+      WINOGRAD_BLOCK,
+      padInfo.top,
+      padInfo.left,
+    );
   } else {
     // The direct kernel reads the padded plane, which also crops what 'valid' never reaches.
     const hp = (outHeight - 1) * sh + kh;

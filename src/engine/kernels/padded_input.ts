@@ -20,31 +20,15 @@ export function padPlane(backend: HeapBackend, x: TensorInfo, hp: number, wp: nu
   return out;
 }
 
-/** Where a Winograd kernel reads x: an ih x iw plane it pads by `top` and `left` as it reads. */
-export interface WinogradInput extends PaddedInput {
-  ih: number;
-  iw: number;
-  top: number;
-  left: number;
-}
-
 /**
- * x (NHWC) as the Winograd kernels read it: `ci` floats per pixel (zeros past x's channels; x
- * itself when it has `ci`), the plane padded by the kernel as it reads. Their edge patches need
- * planes at least 4 pixels wide, so narrower ones (U-Net's bottleneck on small inputs) are padded
- * here to whole tiles.
+ * x (NHWC) with `ci` floats per pixel (zeros past x's channels; x itself when it has `ci`), as the
+ * Winograd kernels read it: they pad the plane themselves as they read.
  */
-export function winogradInput(backend: HeapBackend, x: TensorInfo, info: backend_util.Conv2DInfo, ci: number): WinogradInput {
-  const { inHeight, inWidth, outHeight, outWidth, padInfo } = info;
-  if (inWidth < 4) {
-    const [hp, wp] = [2 * Math.ceil(outHeight / 2) + 2, 2 * Math.ceil(outWidth / 2) + 2];
-    const scratch = padPlane(backend, x, hp, wp, ci, padInfo.top, padInfo.left);
-    return { ptr: heapPointer(backend, scratch), scratch, ih: hp, iw: wp, top: 0, left: 0 };
-  }
-  const plane = { ih: inHeight, iw: inWidth, top: padInfo.top, left: padInfo.left };
-  if (x.shape[3] === ci) return { ptr: heapPointer(backend, x), ...plane };
-  const scratch = padPlane(backend, x, inHeight, inWidth, ci, 0, 0);
-  return { ptr: heapPointer(backend, scratch), scratch, ...plane };
+export function channelPadded(backend: HeapBackend, x: TensorInfo, ci: number): PaddedInput {
+  const [, h, w, c] = x.shape as [number, number, number, number];
+  if (c === ci) return { ptr: heapPointer(backend, x) };
+  const scratch = padPlane(backend, x, h, w, ci, 0, 0);
+  return { ptr: heapPointer(backend, scratch), scratch };
 }
 
 /**

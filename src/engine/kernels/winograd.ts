@@ -20,8 +20,8 @@ export function useWinograd(info: backend_util.Conv2DInfo): boolean {
 
 /**
  * Scratch floats for the Winograd kernels' edge patches: a 4x4 patch of a tile that overhangs the
- * input is gathered, zeros outside, into four rows of the plane's width `iw` (`tilePatch`).
+ * input is gathered, zeros outside, into four rows of the plane's width (at least 4 pixels; `tilePatch`).
  */
-export function winogradEdgeFloats(iw: number, ci: number): number {
-  return (3 * iw + 4) * ci;
+export function winogradEdgeFloats(info: backend_util.Conv2DInfo, ci: number): number {
+  return (3 * Math.max(info.inWidth, 4) + 4) * ci;
 }
