@@ -5,6 +5,7 @@ import type { BackendChoice } from '../engine/backend.js';
 import type { BenchConfig } from './configs.js';
 import type { TrainStepBenchInput, TrainStepBenchOutput } from './train_step_task.js';
 import type { TorchBenchRequest, TorchBenchResult } from './torch_bench.js';
+import { hostCheck } from './peak.js';
 
 /** One measured row of `npm run bench -- --json`. */
 export interface BenchRow {
@@ -19,8 +20,12 @@ export interface BenchRow {
   backend: string;
   /** Fraction of the step time spent in AmpNorm. */
   ampNormShare: number;
+  /** The host check just before the row (`hostCheck` on its workers x threads cores): FMA GFLOP/s per core, slowest core; absent on wasm. */
+  hostGflopsPerCore?: number;
   /** PyTorch's images per second for the same step, one model on the row's cores (workers x threads), same run (`--torch`). */
   torchImagesPerSecond?: number;
+  /** The host check just before that PyTorch run. */
+  torchHostGflopsPerCore?: number;
   /** imagesPerSecond / torchImagesPerSecond. */
   ratioToTorch?: number;
   /** Per convolution kernel of one client: direct-convolution GFLOP/s (all its threads together) and share of the step. */
@@ -50,6 +55,7 @@ async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak
  * own warm-up; throughput is all images over the wall time from that start to the last one's end.
  */
 export async function benchRow(config: BenchConfig, workers: number, backend: BackendChoice, threads = 1): Promise<BenchRow> {
+  const host = hostCheck(workers * threads);
   const { result, peakRssMiB } = await withPeakRss(async () => {
     const pool = new WorkerPool<typeof tasks>(workers, TASKS, backend, threads);
     try {
@@ -82,6 +88,7 @@ export async function benchRow(config: BenchConfig, workers: number, backend: Ba
     threads,
     imagesPerSecond: images / ((end - start) / 1000),
     peakRssMiB,
+    ...(host !== undefined ? { hostGflopsPerCore: host } : {}),
     ampNormShare,
     backend: result[0]!.backend,
     convKernels: convKernels(result, busySeconds),
@@ -118,7 +125,12 @@ export function torchRequest(config: BenchConfig, row: BenchRow): TorchBenchRequ
   };
 }
 
-/** The row with PyTorch's figure and the ratio to it. */
-export function withTorch(row: BenchRow, torch: TorchBenchResult): BenchRow {
-  return { ...row, torchImagesPerSecond: torch.imagesPerSecond, ratioToTorch: row.imagesPerSecond / torch.imagesPerSecond };
+/** The row with PyTorch's figure, the ratio to it, and the host check taken before that PyTorch run. */
+export function withTorch(row: BenchRow, torch: TorchBenchResult, host: number | undefined): BenchRow {
+  return {
+    ...row,
+    torchImagesPerSecond: torch.imagesPerSecond,
+    ratioToTorch: row.imagesPerSecond / torch.imagesPerSecond,
+    ...(host !== undefined ? { torchHostGflopsPerCore: host } : {}),
+  };
 }

@@ -4,7 +4,7 @@ import { BENCH_CONFIGS } from '../bench/configs.js';
 import { benchRow, torchRequest, withTorch, type BenchRow } from '../bench/bench.js';
 import { findTorchPython, runTorchBench, type TorchBenchResult, type TorchPython } from '../bench/torch_bench.js';
 import { formatTable } from '../report/table.js';
-import { measurePeak, type PeakInfo } from '../bench/peak.js';
+import { hostCheck, measurePeak, type PeakInfo } from '../bench/peak.js';
 import { addBackendOption, parseList, parsePositiveInt } from './options.js';
 import type { BackendChoice } from '../engine/backend.js';
 
@@ -49,7 +49,7 @@ export function registerBench(program: Command): void {
     const peak = measurePeak();
     const torch = opts.torch ? await torchPython() : undefined;
     // Rows on the same number of cores (2 workers, or 1 worker on 2 threads) compare with the same PyTorch run.
-    const torchRuns = new Map<string, TorchBenchResult>();
+    const torchRuns = new Map<string, { figure: TorchBenchResult; host: number | undefined }>();
     const rows: BenchRow[] = [];
     for (const config of configs) {
       // The AmpNorm and prediction rows measure one client's speed; several clients side by side add nothing.
@@ -57,7 +57,9 @@ export function registerBench(program: Command): void {
       for (const { workers, threads } of config.ampL > 0 || config.mode === 'predict' ? layouts.filter((l) => l.workers === 1) : layouts) {
         process.stderr.write(`bench ${config.name} batch ${config.batch}, ${workers} worker(s) x ${threads} thread(s)... `);
         const row = await benchRow(config, workers, opts.backend, threads);
-        process.stderr.write(`${row.imagesPerSecond.toPrecision(3)} img/s, peak RSS ${row.peakRssMiB.toFixed(0)} MiB\n`);
+        process.stderr.write(
+          `${row.imagesPerSecond.toPrecision(3)} img/s, peak RSS ${row.peakRssMiB.toFixed(0)} MiB${hostNote(row.hostGflopsPerCore)}\n`,
+        );
         if (torch === undefined) {
           rows.push(row);
           continue;
@@ -65,14 +67,15 @@ export function registerBench(program: Command): void {
         // Run after the row, never beside it: both sides get the same idle cores.
         const request = torchRequest(config, row);
         const key = `${config.name}/${request.threads}`;
-        let figure = torchRuns.get(key);
-        if (figure === undefined) {
+        let run = torchRuns.get(key);
+        if (run === undefined) {
           process.stderr.write(`  PyTorch ${torch.torch}, ${request.threads} thread(s)... `);
-          figure = await runTorchBench(torch.python, request);
-          process.stderr.write(`${figure.imagesPerSecond.toPrecision(3)} img/s\n`);
-          torchRuns.set(key, figure);
+          const host = hostCheck(request.threads);
+          run = { figure: await runTorchBench(torch.python, request), host };
+          process.stderr.write(`${run.figure.imagesPerSecond.toPrecision(3)} img/s${hostNote(host)}\n`);
+          torchRuns.set(key, run);
         }
-        rows.push(withTorch(row, figure));
+        rows.push(withTorch(row, run.figure, run.host));
       }
     }
     if (opts.json) {
@@ -136,7 +139,7 @@ async function torchPython(): Promise<TorchPython | undefined> {
 /** The human table: throughput, PyTorch's in the same run, ratio, peak memory, and the AmpNorm overhead. */
 function benchTable(rows: BenchRow[], torch: TorchPython | undefined): string {
   const table = formatTable(
-    ['config', 'batch', 'workers', 'threads', 'img/s', 'PyTorch img/s', 'ratio', 'peak RSS (MiB)', 'AmpNorm %'],
+    ['config', 'batch', 'workers', 'threads', 'img/s', 'PyTorch img/s', 'ratio', 'peak RSS (MiB)', 'AmpNorm %', 'host GFLOP/s/core'],
     rows.map((r) => [
       r.config,
       String(r.batch),
@@ -147,6 +150,10 @@ function benchTable(rows: BenchRow[], torch: TorchPython | undefined): string {
       r.ratioToTorch === undefined ? '-' : `${r.ratioToTorch.toFixed(2)}x`,
       r.peakRssMiB.toFixed(0),
       (r.ampNormShare * 100).toFixed(1),
+      [r.hostGflopsPerCore, r.torchHostGflopsPerCore]
+        .filter((g) => g !== undefined)
+        .map((g) => g.toFixed(0))
+        .join(' / ') || '-',
     ]),
   );
   const amp = rows.find((r) => r.config === 'densenet121+ampnorm-L0.1');
@@ -159,5 +166,16 @@ function benchTable(rows: BenchRow[], torch: TorchPython | undefined): string {
     torch === undefined
       ? ''
       : `\nPyTorch ${torch.torch} (${torch.python}), same step, one model on workers x threads threads, measured in this run`;
-  return `backend: ${rows[0]?.backend ?? '-'}${versus}\n${table}${overhead}`;
+  const checks = rows.flatMap((r) => [r.hostGflopsPerCore, r.torchHostGflopsPerCore]).filter((g) => g !== undefined);
+  // The run's best check stands for the idle host: the one at start can itself be taken while the host is busy.
+  const host =
+    checks.length === 0
+      ? ''
+      : `\nhost GFLOP/s/core: the FMA loop on the row's cores at once for 0.2 s just before the row (then before its PyTorch run), slowest core; well below this run's best (${Math.max(...checks).toFixed(0)}) means the shared host held those cores back then`;
+  return `backend: ${rows[0]?.backend ?? '-'}${versus}\n${table}${overhead}${host}`;
+}
+
+/** ", host N GFLOP/s/core" for the progress line, or nothing on wasm. */
+function hostNote(gflops: number | undefined): string {
+  return gflops === undefined ? '' : `, host ${gflops.toFixed(0)} GFLOP/s/core`;
 }

@@ -159,8 +159,8 @@ export type NativeKernelAddon = {
   [K in keyof HeapKernels]: (heap: ArrayBuffer, threads: number, ...args: Parameters<HeapKernels[K]>) => void;
 } & {
   describe(): NativeDescription;
-  /** GFLOP/s of register-only fused multiply-adds on one thread for about `seconds` (the practical peak). */
-  fmaPeak(seconds: number): number;
+  /** GFLOP/s per thread of register-only fused multiply-adds for about `seconds` on `threads` threads at once (default 1), of the slowest: the practical peak. */
+  fmaPeak(seconds: number, threads?: number): number;
 };
 
 const KERNEL_NAMES: ReadonlyArray<keyof HeapKernels> = [

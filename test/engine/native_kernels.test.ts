@@ -21,6 +21,17 @@ test('the native kernels load and name their instruction set', { skip: skipNativ
   assert.ok(load.addon.describe().hardwareThreads >= 1);
 });
 
+test('the FMA loop runs on every thread asked for and reports the slowest one', { skip: skipNative }, () => {
+  const { addon } = loadNativeKernels('native');
+  // The slowest of the threads' rates: a helper that never ran its share would leave a 0.
+  for (const threads of [1, 2, 3]) {
+    const gflops = addon!.fmaPeak(0.02, threads);
+    assert.ok(Number.isFinite(gflops) && gflops > 1, `fmaPeak on ${threads} thread(s) gave ${gflops}`);
+  }
+  // Out-of-range arguments fall back to one thread and 0.2 s.
+  assert.ok(addon!.fmaPeak(-1, 0) > 1);
+});
+
 test('HARMOFL_KERNELS: wasm needs no addon, native without one fails naming the file, other values are refused', () => {
   assert.equal(loadNativeKernels('wasm').addon, undefined);
   assert.throws(() => loadNativeKernels('native', '/nonexistent/harmofl_kernels.node'), /nonexistent\/harmofl_kernels\.node/);
