@@ -22,7 +22,8 @@ export { Sgd, type SgdOptions } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export type { Optimizer, OptimizerState } from './optim/optimizer.js';
 export { accuracy, crossEntropy } from './losses/classification.js';
-export { diceCoefficient, foregroundScores, jointLoss, softDiceLoss } from './losses/dice.js';
+export { diceCoefficient, foregroundScores, softDiceLoss } from './losses/dice.js';
+export { jointLoss } from './losses/joint_loss.js';
 export { modelContrastiveLoss } from './losses/contrastive.js';
 
 export type { Federation, SiteData, Task } from './data/manifest.js';

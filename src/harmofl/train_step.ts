@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../nn/model.js';
 import { normalizeInput } from '../nn/model.js';
 import { crossEntropy } from '../losses/classification.js';
-import { jointLoss } from '../losses/dice.js';
+import { jointLoss } from '../losses/joint_loss.js';
 import type { PerturbedStepResult, WeightPerturbation } from './weight_perturbation.js';
 
 /** Changes to a step's loss. */

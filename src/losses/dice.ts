@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { crossEntropy } from './classification.js';
 
 /** Smoothing of the reference's Dice terms: keeps empty masks finite. */
 export const DICE_SMOOTH = 1e-5;
@@ -19,11 +18,6 @@ export function softDiceLoss(logits: tf.Tensor4D, target: tf.Tensor3D): tf.Scala
     const dice = tf.div(tf.add(tf.mul(inter, 2), DICE_SMOOTH), tf.add(union, DICE_SMOOTH));
     return tf.sub(1, tf.mean(dice)) as tf.Scalar;
   });
-}
-
-/** The reference's segmentation training loss: (cross-entropy + soft Dice) / 2. */
-export function jointLoss(logits: tf.Tensor4D, target: tf.Tensor3D): tf.Scalar {
-  return tf.tidy(() => tf.div(tf.add(crossEntropy(logits, target), softDiceLoss(logits, target)), 2) as tf.Scalar);
 }
 
 /** Per-image, per-class overlap counts of argmax predictions: [N, C] each. */

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/node_backend.js';
-import { diceCoefficient, jointLoss, softDiceLoss } from '../../src/losses/dice.js';
+import { diceCoefficient, softDiceLoss } from '../../src/losses/dice.js';
+import { jointLoss } from '../../src/losses/joint_loss.js';
 import { readGolden, expectClose, type GoldenArray } from './golden_files.js';
 
 interface LossGolden {

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/node_backend.js';
-import { diceCoefficient, dicePerClass, foregroundScores, jointLoss, softDiceLoss } from '../../src/losses/dice.js';
+import { diceCoefficient, dicePerClass, foregroundScores, softDiceLoss } from '../../src/losses/dice.js';
+import { jointLoss } from '../../src/losses/joint_loss.js';
 import { accuracy, crossEntropy } from '../../src/losses/classification.js';
 
 test('Dice metrics and losses stay finite on empty masks, all-background predictions and batches of one', async () => {
