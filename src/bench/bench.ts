@@ -3,7 +3,7 @@ import { WorkerPool } from '../engine/worker_pool.js';
 import type { tasks } from './train_step_task.js';
 import type { BackendChoice } from '../engine/backend.js';
 import type { BenchConfig } from './configs.js';
-import type { TrainStepBenchInput, TrainStepBenchOutput } from './train_step_task.js';
+import type { ScalingBenchOutput, TrainStepBenchInput, TrainStepBenchOutput } from './train_step_task.js';
 import type { TorchBenchRequest, TorchBenchResult } from './torch_bench.js';
 import { hostCheck } from './peak.js';
 
@@ -49,6 +49,19 @@ async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak
   }
 }
 
+/** A worker's input for `config`'s steps, its weights and data drawn from `seed`. */
+function stepsInput(config: BenchConfig, seed: number): Omit<TrainStepBenchInput, 'startTogether'> {
+  return {
+    config: config.model,
+    batch: config.batch,
+    warmupSteps: config.warmupSteps,
+    steps: config.steps,
+    ampL: config.ampL,
+    seed,
+    ...(config.mode !== undefined ? { mode: config.mode } : {}),
+  };
+}
+
 /**
  * Measures one configuration with `workers` worker threads, each training its own model side by
  * side (as parallel federated clients do) with `threads` kernel threads. The workers start their timed steps together, after their
@@ -61,16 +74,7 @@ export async function benchRow(config: BenchConfig, workers: number, backend: Ba
     try {
       await pool.ready();
       const startTogether = createBarrier(workers);
-      const inputs = Array.from({ length: workers }, (_, i): TrainStepBenchInput => ({
-        config: config.model,
-        batch: config.batch,
-        warmupSteps: config.warmupSteps,
-        steps: config.steps,
-        ampL: config.ampL,
-        seed: 1 + i,
-        ...(config.mode !== undefined ? { mode: config.mode } : {}),
-        startTogether,
-      }));
+      const inputs = Array.from({ length: workers }, (_, i): TrainStepBenchInput => ({ ...stepsInput(config, 1 + i), startTogether }));
       return await Promise.all(inputs.map((input) => pool.run('benchTrainSteps', input)));
     } finally {
       await pool.close();
@@ -106,6 +110,53 @@ function convKernels(result: TrainStepBenchOutput[], busySeconds: number): Bench
       totals.set(name, t);
     }
   return Object.fromEntries([...totals].map(([name, t]) => [name, { gflops: t.flops / t.seconds / 1e9, share: t.seconds / busySeconds }]));
+}
+
+/** One client's speed-up from 1 kernel thread to `threads`, from steps alternating between the two in one process. */
+export interface ScalingRow {
+  config: string;
+  batch: number;
+  threads: number;
+  /** Pairs timed (a 1-thread step, then a `threads` step). */
+  pairs: number;
+  /** All 1-thread step time over all `threads` step time: the ratio of the two throughputs. */
+  speedup: number;
+  /** The lowest and highest ratio of one pair. */
+  pairRange: [number, number];
+  oneThreadImagesPerSecond: number;
+  threadsImagesPerSecond: number;
+  /** The host check before the pairs, on `threads` cores. */
+  hostGflopsPerCore?: number;
+}
+
+/**
+ * Measures one client's scaling from 1 to `threads` kernel threads: one worker alternates a step
+ * on each, so a shared host's slow minutes fall on both sides instead of on one row.
+ */
+export async function benchScaling(config: BenchConfig, threads: number, backend: BackendChoice): Promise<ScalingRow> {
+  const host = hostCheck(threads);
+  const pool = new WorkerPool<typeof tasks>(1, TASKS, backend, threads);
+  let out: ScalingBenchOutput;
+  try {
+    await pool.ready();
+    out = await pool.run('benchScaling', { ...stepsInput(config, 1), threads });
+  } finally {
+    await pool.close();
+  }
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  const ratios = out.oneThreadMs.map((t, i) => t / out.threadsMs[i]!);
+  const perSecond = (ms: number[]): number => (config.batch * ms.length) / (sum(ms) / 1000);
+  return {
+    config: config.name,
+    batch: config.batch,
+    threads,
+    pairs: ratios.length,
+    speedup: sum(out.oneThreadMs) / sum(out.threadsMs),
+    pairRange: [Math.min(...ratios), Math.max(...ratios)],
+    oneThreadImagesPerSecond: perSecond(out.oneThreadMs),
+    threadsImagesPerSecond: perSecond(out.threadsMs),
+    ...(host !== undefined ? { hostGflopsPerCore: host } : {}),
+  };
 }
 
 /**

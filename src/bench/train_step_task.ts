@@ -7,7 +7,7 @@ import { createModel } from '../harmofl/create_model.js';
 import { WeightPerturbation } from '../harmofl/weight_perturbation.js';
 import { Sgd } from '../optim/sgd.js';
 import { trainStep } from '../harmofl/train_step.js';
-import { startKernelProfile, takeKernelProfile, type KernelProfile } from '../engine/heap_kernels.js';
+import { setKernelThreads, startKernelProfile, takeKernelProfile, type KernelProfile } from '../engine/heap_kernels.js';
 
 /** One benchmark job: timed HarmoFL training steps of a model on random data. */
 export interface TrainStepBenchInput {
@@ -48,7 +48,16 @@ async function benchTrainSteps(input: TrainStepBenchInput): Promise<TrainStepBen
   }
 }
 
-async function timedSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOutput> {
+/** A model, its batch and one step of it, ready to time; AmpNorm's time is counted as the steps run. */
+interface PreparedSteps {
+  step: () => void;
+  /** Milliseconds spent in AmpNorm since the last reset. */
+  ampNormMs: () => number;
+  resetAmpNorm: () => void;
+  dispose: () => void;
+}
+
+function prepareSteps(input: Omit<TrainStepBenchInput, 'startTogether'>): PreparedSteps {
   const { config, batch, seed } = input;
   // With L > 0 the paper's EMA (momentum 0.1) makes every step pay for the amplitude FFT as well.
   const model = createModel(config, new Rng(seed), { L: input.ampL, momentum: input.ampL > 0 ? 0.1 : 0 });
@@ -77,23 +86,81 @@ async function timedSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOut
       return out;
     };
   }
-  const step =
-    input.mode === 'predict'
-      ? (): void => void tf.tidy(() => model.forward(x, false)).dataSync()
-      : (): void => void trainStep(model, wp, x, y);
-  for (let i = 0; i < input.warmupSteps; i++) step();
+  return {
+    step:
+      input.mode === 'predict'
+        ? (): void => void tf.tidy(() => model.forward(x, false)).dataSync()
+        : (): void => void trainStep(model, wp, x, y),
+    ampNormMs: () => ampNormMs,
+    resetAmpNorm: () => {
+      ampNormMs = 0;
+    },
+    dispose: () => {
+      sgd.dispose();
+      model.dispose();
+      tf.dispose([x, y]);
+    },
+  };
+}
+
+async function timedSteps(input: TrainStepBenchInput): Promise<TrainStepBenchOutput> {
+  const run = prepareSteps(input);
+  for (let i = 0; i < input.warmupSteps; i++) run.step();
   // Warm-up lengths differ by seconds between workers; timing them from a common start measures side-by-side throughput.
   if (input.startTogether !== undefined) arriveAndWait(input.startTogether);
-  ampNormMs = 0;
+  run.resetAmpNorm();
   startKernelProfile();
   const startMs = now();
-  for (let i = 0; i < input.steps; i++) step();
+  for (let i = 0; i < input.steps; i++) run.step();
   const endMs = now();
   const kernels = takeKernelProfile();
-  sgd.dispose();
-  model.dispose();
-  tf.dispose([x, y]);
-  return { startMs, endMs, images: batch * input.steps, backend: tf.getBackend(), ampNormSeconds: ampNormMs / 1000, kernels };
+  run.dispose();
+  return {
+    startMs,
+    endMs,
+    images: input.batch * input.steps,
+    backend: tf.getBackend(),
+    ampNormSeconds: run.ampNormMs() / 1000,
+    kernels,
+  };
+}
+
+/** Paired steps of one client: `steps` pairs, each a step on 1 kernel thread then one on `threads`. */
+export interface ScalingBenchInput extends Omit<TrainStepBenchInput, 'startTogether'> {
+  threads: number;
+}
+
+/** Milliseconds of each pair's two steps, in order. */
+export interface ScalingBenchOutput {
+  oneThreadMs: number[];
+  threadsMs: number[];
+}
+
+/**
+ * Runs in a worker started with `threads` kernel threads: times steps alternating between 1 thread
+ * and `threads`, so both see the same state of a shared host (rows minutes apart may not).
+ */
+function benchScaling(input: ScalingBenchInput): ScalingBenchOutput {
+  const run = prepareSteps(input);
+  const timed = (threads: number): number => {
+    setKernelThreads(threads);
+    const s = now();
+    run.step();
+    return now() - s;
+  };
+  const out: ScalingBenchOutput = { oneThreadMs: [], threadsMs: [] };
+  try {
+    // Warm up on both counts: the first steps grow the heap and start the helper threads.
+    for (let i = 0; i < input.warmupSteps; i++) timed(i % 2 === 0 ? input.threads : 1);
+    for (let i = 0; i < input.steps; i++) {
+      out.oneThreadMs.push(timed(1));
+      out.threadsMs.push(timed(input.threads));
+    }
+  } finally {
+    setKernelThreads(input.threads);
+    run.dispose();
+  }
+  return out;
 }
 
 /** The bench's worker tasks. */
@@ -101,4 +168,5 @@ export const tasks = {
   benchTrainSteps: async (input: TrainStepBenchInput): Promise<TaskResult<TrainStepBenchOutput>> => ({
     output: await benchTrainSteps(input),
   }),
+  benchScaling: (input: ScalingBenchInput): Promise<TaskResult<ScalingBenchOutput>> => Promise.resolve({ output: benchScaling(input) }),
 };

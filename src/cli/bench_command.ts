@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { BENCH_CONFIGS } from '../bench/configs.js';
-import { benchRow, torchRequest, withTorch, type BenchRow } from '../bench/bench.js';
+import { benchRow, benchScaling, torchRequest, withTorch, type BenchRow, type ScalingRow } from '../bench/bench.js';
 import { findTorchPython, runTorchBench, type TorchBenchResult, type TorchPython } from '../bench/torch_bench.js';
 import { formatTable } from '../report/table.js';
 import { hostCheck, measurePeak, type PeakInfo } from '../bench/peak.js';
@@ -51,9 +51,10 @@ export function registerBench(program: Command): void {
     // Rows on the same number of cores (2 workers, or 1 worker on 2 threads) compare with the same PyTorch run.
     const torchRuns = new Map<string, { figure: TorchBenchResult; host: number | undefined }>();
     const rows: BenchRow[] = [];
+    const scaling: ScalingRow[] = [];
+    const layouts = opts.layouts ?? defaultLayouts();
     for (const config of configs) {
       // The AmpNorm and prediction rows measure one client's speed; several clients side by side add nothing.
-      const layouts = opts.layouts ?? defaultLayouts();
       for (const { workers, threads } of config.ampL > 0 || config.mode === 'predict' ? layouts.filter((l) => l.workers === 1) : layouts) {
         process.stderr.write(`bench ${config.name} batch ${config.batch}, ${workers} worker(s) x ${threads} thread(s)... `);
         const row = await benchRow(config, workers, opts.backend, threads);
@@ -77,13 +78,41 @@ export function registerBench(program: Command): void {
         }
         rows.push(withTorch(row, run.figure, run.host));
       }
+      if (config.ampL > 0 || config.mode === 'predict') continue;
+      // Each one-client row on several threads also gets its speed-up measured in pairs.
+      for (const { threads } of layouts.filter((l) => l.workers === 1 && l.threads > 1)) {
+        process.stderr.write(`scaling ${config.name}, one client, 1 and ${threads} thread(s) alternating... `);
+        const s = await benchScaling(config, threads, opts.backend);
+        process.stderr.write(`${s.speedup.toFixed(2)}x${hostNote(s.hostGflopsPerCore)}\n`);
+        scaling.push(s);
+      }
     }
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ rows, peak, ...(torch !== undefined ? { torch: torch.torch } : {}) })}\n`);
+      process.stdout.write(`${JSON.stringify({ rows, scaling, peak, ...(torch !== undefined ? { torch: torch.torch } : {}) })}\n`);
       return;
     }
-    process.stdout.write(`${benchTable(rows, torch)}\n${convTable(rows, peak)}\n`);
+    process.stdout.write(`${benchTable(rows, torch)}\n${scalingTable(scaling)}${convTable(rows, peak)}\n`);
   });
+}
+
+/** One client's speed-up from 1 thread to several, measured in alternating pairs of steps; nothing when none was measured. */
+function scalingTable(scaling: ScalingRow[]): string {
+  if (scaling.length === 0) return '';
+  const table = formatTable(
+    ['config', 'batch', 'threads', 'pairs', '1-thread img/s', 'N-thread img/s', 'speed-up', 'pair range', 'host GFLOP/s/core'],
+    scaling.map((s) => [
+      s.config,
+      String(s.batch),
+      String(s.threads),
+      String(s.pairs),
+      s.oneThreadImagesPerSecond.toPrecision(3),
+      s.threadsImagesPerSecond.toPrecision(3),
+      `${s.speedup.toFixed(2)}x`,
+      `${s.pairRange[0].toFixed(2)}-${s.pairRange[1].toFixed(2)}x`,
+      s.hostGflopsPerCore?.toFixed(0) ?? '-',
+    ]),
+  );
+  return `One client from 1 to N kernel threads: one process alternates a 1-thread step and an N-thread step, so both meet the same host\n${table}\n`;
 }
 
 /** Each row's convolution kernels in GFLOP/s per client (share of the step), and the per-core peak beside. */
