@@ -8,21 +8,18 @@ export interface LossAndGradient {
   grad: Float32Array;
 }
 
-/**
- * (cross-entropy + soft Dice) / 2 and its gradient, in two passes over logits [M, C] (row-major)
- * and labels [M]. Written out by hand because the same loss as tfjs ops takes about 20 kernels
- * (several of them broadcasting, single-threaded) forward and as many backward: on unet32 they
- * cost 190 ms per loss, against a few milliseconds here. Sums are float64.
- */
-export function jointLossAndGradient(logits: Float32Array, labels: ArrayLike<number>, classes: number): LossAndGradient {
-  const m = labels.length;
-  if (logits.length !== m * classes) throw new Error(`joint loss: ${logits.length} logits do not match ${m} labels of ${classes} classes`);
-  const p = new Float32Array(logits.length);
-  const inter = new Float64Array(classes);
-  const predicted = new Float64Array(classes);
-  const truth = new Float64Array(classes);
+/** Per-class sums of a batch's softmax: intersection with the labels, predicted mass, label count. */
+interface ClassSums {
+  inter: Float64Array;
+  predicted: Float64Array;
+  truth: Float64Array;
+}
+
+/** Writes softmax(logits) to p and accumulates the class sums; returns the summed -log p at the labels. */
+function softmaxPass(logits: Float32Array, labels: ArrayLike<number>, classes: number, p: Float32Array, sums: ClassSums): number {
+  const { inter, predicted, truth } = sums;
   let ce = 0;
-  for (let i = 0, o = 0; i < m; i++, o += classes) {
+  for (let i = 0, o = 0; i < labels.length; i++, o += classes) {
     const t = labels[i]!;
     if (!(Number.isInteger(t) && t >= 0 && t < classes))
       throw new RangeError(`joint loss: label ${t} at pixel ${i} is not a class index in [0, ${classes}); check the mask values`);
@@ -40,20 +37,12 @@ export function jointLossAndGradient(logits: Float32Array, labels: ArrayLike<num
     inter[t] += p[o + t]!;
     truth[t]! += 1;
   }
-  // Dice_c = (2 I_c + s) / (U_c + s); its derivative in p[i][c] is (2 [t_i = c] - Dice_c) / (U_c + s).
-  // The Dice term is 1 - mean_c Dice_c, so d/dp[i][c] = a_c + b_c [t_i = c].
-  const a = new Float64Array(classes);
-  const b = new Float64Array(classes);
-  let diceSum = 0;
-  for (let c = 0; c < classes; c++) {
-    const union = predicted[c]! + truth[c]! + DICE_SMOOTH;
-    const dice = (2 * inter[c]! + DICE_SMOOTH) / union;
-    diceSum += dice;
-    a[c] = dice / (classes * union);
-    b[c] = -2 / (classes * union);
-  }
-  // Both terms go through the softmax: CE's gradient is (p - onehot) / M, Dice's p (g - <g, p>); halved.
-  const grad = p;
+  return ce;
+}
+
+/** Overwrites p with the gradient of both terms through the softmax: CE's (p - onehot) / M, Dice's p (g - <g, p>) with g = a + b [t = c]; halved. */
+function gradientPass(p: Float32Array, labels: ArrayLike<number>, classes: number, a: Float64Array, b: Float64Array): void {
+  const m = labels.length;
   for (let i = 0, o = 0; i < m; i++, o += classes) {
     const t = labels[i]!;
     let dot = b[t]! * p[o + t]!;
@@ -61,10 +50,38 @@ export function jointLossAndGradient(logits: Float32Array, labels: ArrayLike<num
     for (let c = 0; c < classes; c++) {
       const pc = p[o + c]!;
       const hit = c === t ? 1 : 0;
-      grad[o + c] = 0.5 * ((pc - hit) / m + pc * (a[c]! + b[c]! * hit - dot));
+      p[o + c] = 0.5 * ((pc - hit) / m + pc * (a[c]! + b[c]! * hit - dot));
     }
   }
-  return { loss: 0.5 * (ce / m + 1 - diceSum / classes), grad };
+}
+
+/**
+ * (cross-entropy + soft Dice) / 2 and its gradient, in two passes over logits [M, C] (row-major)
+ * and labels [M]. Written out by hand because the same loss as tfjs ops takes about 40 kernels
+ * forward and backward (several of them broadcasting, single-threaded): on unet32 they cost
+ * 190 ms per loss, against about 50 ms here (mostly Math.exp and Math.log). Sums are float64;
+ * each pass is its own function so V8 optimizes each loop with its own type feedback.
+ */
+export function jointLossAndGradient(logits: Float32Array, labels: ArrayLike<number>, classes: number): LossAndGradient {
+  const m = labels.length;
+  if (logits.length !== m * classes) throw new Error(`joint loss: ${logits.length} logits do not match ${m} labels of ${classes} classes`);
+  const p = new Float32Array(logits.length);
+  const sums: ClassSums = { inter: new Float64Array(classes), predicted: new Float64Array(classes), truth: new Float64Array(classes) };
+  const ce = softmaxPass(logits, labels, classes, p, sums);
+  // Dice_c = (2 I_c + s) / (U_c + s); its derivative in p[i][c] is (2 [t_i = c] - Dice_c) / (U_c + s).
+  // The Dice term is 1 - mean_c Dice_c, so d/dp[i][c] = a_c + b_c [t_i = c].
+  const a = new Float64Array(classes);
+  const b = new Float64Array(classes);
+  let diceSum = 0;
+  for (let c = 0; c < classes; c++) {
+    const union = sums.predicted[c]! + sums.truth[c]! + DICE_SMOOTH;
+    const dice = (2 * sums.inter[c]! + DICE_SMOOTH) / union;
+    diceSum += dice;
+    a[c] = dice / (classes * union);
+    b[c] = -2 / (classes * union);
+  }
+  gradientPass(p, labels, classes, a, b);
+  return { loss: 0.5 * (ce / m + 1 - diceSum / classes), grad: p };
 }
 
 /** The reference's segmentation training loss, (cross-entropy + soft Dice) / 2, of logits [N, H, W, C] and class indices [N, H, W]. */
