@@ -123,6 +123,8 @@ export interface ScalingRow {
   speedup: number;
   /** The lowest and highest ratio of one pair. */
   pairRange: [number, number];
+  /** Each pair's step times in ms, 1 thread and `threads`. */
+  stepMs: { oneThread: number[]; threads: number[] };
   oneThreadImagesPerSecond: number;
   threadsImagesPerSecond: number;
   /** The host check before the pairs, on `threads` cores. */
@@ -153,6 +155,7 @@ export async function benchScaling(config: BenchConfig, threads: number, backend
     pairs: ratios.length,
     speedup: sum(out.oneThreadMs) / sum(out.threadsMs),
     pairRange: [Math.min(...ratios), Math.max(...ratios)],
+    stepMs: { oneThread: out.oneThreadMs, threads: out.threadsMs },
     oneThreadImagesPerSecond: perSecond(out.oneThreadMs),
     threadsImagesPerSecond: perSecond(out.threadsMs),
     ...(host !== undefined ? { hostGflopsPerCore: host } : {}),

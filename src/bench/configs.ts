@@ -18,7 +18,10 @@ export interface BenchConfig {
 export const BENCH_CONFIGS: BenchConfig[] = [
   // The wasm heap grows during the first steps; two warm-up steps reach the steady state (one for
   // unet32's long steps). Step times vary by 10-20% on a shared host, so the rows whose 2-thread
-  // figures sit near the targets time several steps: five of densenet121, two of unet32.
+  // figures sit near the targets time several steps: five of densenet121, two of unet32. The small
+  // models' steps take 0.1 s, mostly JavaScript between kernels, which V8 is still optimizing
+  // after two steps (densenet-small's fell from 100 ms to 75-80 ms over its first six): six
+  // warm-up steps, then twenty timed, on both sides.
   { name: 'densenet121', model: densenet121(96), batch: 32, ampL: 0, warmupSteps: 2, steps: 5 },
   { name: 'densenet121+ampnorm-L0.1', model: densenet121(96), batch: 32, ampL: 0.1, warmupSteps: 2, steps: 2 },
   { name: 'unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 2 },
@@ -37,15 +40,15 @@ export const BENCH_CONFIGS: BenchConfig[] = [
     },
     batch: 32,
     ampL: 0,
-    warmupSteps: 2,
-    steps: 10,
+    warmupSteps: 6,
+    steps: 20,
   },
   {
     name: 'unet-small',
     model: { kind: 'unet', inputShape: [3, 64, 64], initFeatures: 8, outChannels: 2 },
     batch: 8,
     ampL: 0,
-    warmupSteps: 2,
-    steps: 10,
+    warmupSteps: 6,
+    steps: 20,
   },
 ];
