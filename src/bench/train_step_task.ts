@@ -57,6 +57,7 @@ interface PreparedSteps {
   dispose: () => void;
 }
 
+/** Builds `input`'s model, batch and optimizer, with AmpNorm wrapped to time itself. */
 function prepareSteps(input: Omit<TrainStepBenchInput, 'startTogether'>): PreparedSteps {
   const { config, batch, seed } = input;
   // With L > 0 the paper's EMA (momentum 0.1) makes every step pay for the amplitude FFT as well.
