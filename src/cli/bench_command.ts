@@ -55,7 +55,8 @@ export function registerBench(program: Command): void {
     const layouts = opts.layouts ?? defaultLayouts();
     for (const config of configs) {
       // The AmpNorm and prediction rows measure one client's speed; several clients side by side add nothing.
-      for (const { workers, threads } of config.ampL > 0 || config.mode === 'predict' ? layouts.filter((l) => l.workers === 1) : layouts) {
+      const oneClientOnly = config.ampL > 0 || config.mode === 'predict';
+      for (const { workers, threads } of oneClientOnly ? layouts.filter((l) => l.workers === 1) : layouts) {
         process.stderr.write(`bench ${config.name} batch ${config.batch}, ${workers} worker(s) x ${threads} thread(s)... `);
         const row = await benchRow(config, workers, opts.backend, threads);
         process.stderr.write(
@@ -78,7 +79,7 @@ export function registerBench(program: Command): void {
         }
         rows.push(withTorch(row, run.figure, run.host));
       }
-      if (config.ampL > 0 || config.mode === 'predict') continue;
+      if (oneClientOnly) continue;
       // Each one-client row on several threads also gets its speed-up measured in pairs.
       for (const { threads } of layouts.filter((l) => l.workers === 1 && l.threads > 1)) {
         process.stderr.write(`scaling ${config.name}, one client, 1 and ${threads} thread(s) alternating... `);
