@@ -25,6 +25,13 @@ constexpr float kOne = 1.0f, kTiny = 1e-7f;
 constexpr int FC = HFL_FC;
 /** Output pixels per block of the forward convolution (a multiple of every tile's pixel count). */
 constexpr int kConvBlock = 96;
+/**
+ * Pixels per block of a convolution with `pixels` outputs: kConvBlock, down to 24 (still a multiple
+ * of every tile's) so that a small layer has 8 blocks to share. DenseNet-121's last block (288
+ * pixels) made 3 blocks of 96, and of two threads one waited a third of each call. A pixel's sums
+ * do not depend on its block.
+ */
+inline long convBlockPixels(long pixels) { return std::clamp<long>(pixels / 8 / 24 * 24, 24, kConvBlock); }
 /** Tiles per Winograd block (likewise). */
 constexpr int kWinoBlock = 48;
 /** Tiles per block of the Winograd filter gradient. */
@@ -241,16 +248,16 @@ void conv(const float* x, const float* w, float* y, float* packed, int n, int hp
   const int co8 = (co + 7) & ~7;
   const long pixels = static_cast<long>(n) * oh * ow;
   const size_t xRow = static_cast<size_t>(wp) * xStride;
-  const long blocks = (pixels + kConvBlock - 1) / kConvBlock;
-  WorkQueue queue(blocks);
+  const long block = convBlockPixels(pixels);
+  WorkQueue queue((pixels + block - 1) / block);
   localPool().run(threadsFor(double(pixels) * k * co8, threads), [&](int tid, int nt, Barrier& barrier) {
     long r0, r1;
     share(k, tid, nt, r0, r1);
     packPanels(packed, k, co, co8, r0, r1, [&](long r, int o) { return w[r * co + o]; });
     barrier.wait();
     for (long b; queue.take(b);) {
-      const long p0 = b * kConvBlock;
-      const long count = std::min<long>(kConvBlock, pixels - p0);
+      const long p0 = b * block;
+      const long count = std::min<long>(block, pixels - p0);
       gemmRows(
           packed, k, co8, count, kh, kw, ci, xStride, xRow, accumulate,
           [&](long i) { return x + windowStart(p0 + i, oh, ow, hp, wp, sh, sw) * xStride; },

@@ -93,6 +93,11 @@ function kernelOutputs(): Float32Array[] {
       const f = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same');
       outs.push(f(x, w), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(f(a, b))))([x, w]));
     }
+    // A late DenseNet layer's shape: few pixels (286) and many channels, so blocks of under 96 pixels are shared.
+    const late = tf.randomNormal([2, 11, 13, 256], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const w1 = tf.randomNormal([1, 1, 256, 128], 0, 1, 'float32', 8) as tf.Tensor4D;
+    const lateConv = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid');
+    outs.push(lateConv(late, w1), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(lateConv(a, b))))([late, w1]));
     // Under 512 tiles (or output pixels) the filter gradients split by (position, channel group), not by tiles.
     const few = tf.randomNormal([1, 30, 34, 32], 0, 1, 'float32', 4) as tf.Tensor4D;
     const w3 = tf.randomNormal([3, 3, 32, 40], 0, 1, 'float32', 5) as tf.Tensor4D;
