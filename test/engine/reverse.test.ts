@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/node_backend.js';
 
-test('wasm Reverse equals the cpu backend: filter flips, inner and negative axes (block copies), size-1 axes (a copy), last axis and int32 (stock)', async () => {
+test('wasm Reverse equals the cpu backend: filter flips, inner and negative axes (block copies), size-1 axes (a shared buffer), last axis and int32 (stock)', async () => {
   const cases: Array<{ shape: number[]; dims: number | number[]; dtype: 'float32' | 'int32' }> = [
     { shape: [3, 3, 5, 4], dims: [0, 1], dtype: 'float32' },
     { shape: [2, 3, 4, 5], dims: [0, 2], dtype: 'float32' },
@@ -37,4 +37,18 @@ test('wasm Reverse equals the cpu backend: filter flips, inner and negative axes
     await initBackend('wasm');
     assert.deepEqual(run(), expected, `shape ${shape} dims ${dims} ${dtype}`);
   }
+});
+
+test('wasm Reverse of size-1 axes shares the input buffer, which outlives the input', async () => {
+  await initBackend('wasm');
+  const x = tf.range(0, 24, 1, 'float32').reshape([1, 1, 6, 4]);
+  const before = tf.memory().numDataBuffers;
+  const y = tf.reverse(x, [0, 1]);
+  assert.equal(tf.memory().numDataBuffers, before, 'no new buffer');
+  x.dispose();
+  assert.deepEqual(
+    Array.from(y.dataSync()),
+    Array.from({ length: 24 }, (_, i) => i),
+  );
+  y.dispose();
 });

@@ -1,4 +1,5 @@
-import { util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type KernelBackend, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import { sharedBuffer } from './identity.js';
 import type { HeapBackend } from './heap_backend.js';
 import { withStockFallback } from './stock_fallback.js';
 
@@ -16,15 +17,12 @@ export function reverseConfig(backendName: string): KernelConfig {
     const axes = util.parseAxisParam(dims, shape).filter((a) => shape[a]! > 1);
     const last = Math.max(-1, ...axes);
     if (last === shape.length - 1 || x.dtype !== 'float32') return stock(args);
+    // Only size-1 axes reversed (a 1x1 filter's flip in an input gradient): x itself, shared as Reshape does.
+    if (last < 0) return sharedBuffer(args.backend as KernelBackend, x, shape.slice());
     const b = args.backend as unknown as HeapBackend;
     const out = b.makeOutput(shape.slice(), 'float32');
     const src = b.typedArrayFromHeap(x);
     const dst = b.typedArrayFromHeap(out);
-    // Only size-1 axes reversed (a 1x1 filter's flip): a copy.
-    if (last < 0) {
-      dst.set(src);
-      return out;
-    }
     const run = util.sizeFromShape(shape.slice(last + 1));
     const outer = shape.slice(0, last + 1);
     const strides = outer.map((_, i) => util.sizeFromShape(outer.slice(i + 1)));
