@@ -84,20 +84,18 @@ function kernelOutputs(): Float32Array[] {
     const outs: tf.Tensor[] = [];
     // Large enough that every kernel wakes its helpers (small layers stay on one thread).
     const x = tf.randomNormal([8, 36, 34, 32], 0, 1, 'float32', 3) as tf.Tensor4D;
-    for (const [k, stride, co] of [
-      [3, 1, 40], // Winograd forward and filter gradient
-      [3, 2, 24], // direct
-      [1, 1, 48], // 1x1 GEMM
-    ] as const) {
-      const w = tf.randomNormal([k, k, 32, co], 0, 1, 'float32', k * 10 + stride) as tf.Tensor4D;
-      const f = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same');
-      outs.push(f(x, w), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(f(a, b))))([x, w]));
-    }
     // A late DenseNet layer's shape: few pixels (286) and many channels, so blocks of under 96 pixels are shared.
     const late = tf.randomNormal([2, 11, 13, 256], 0, 1, 'float32', 7) as tf.Tensor4D;
-    const w1 = tf.randomNormal([1, 1, 256, 128], 0, 1, 'float32', 8) as tf.Tensor4D;
-    const lateConv = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid');
-    outs.push(lateConv(late, w1), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(lateConv(a, b))))([late, w1]));
+    for (const [input, k, stride, co] of [
+      [x, 3, 1, 40], // Winograd forward and filter gradient
+      [x, 3, 2, 24], // direct
+      [x, 1, 1, 48], // 1x1 GEMM
+      [late, 1, 1, 128],
+    ] as const) {
+      const w = tf.randomNormal([k, k, input.shape[3], co], 0, 1, 'float32', k * 10 + stride + co) as tf.Tensor4D;
+      const f = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same');
+      outs.push(f(input, w), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(f(a, b))))([input, w]));
+    }
     // Under 512 tiles (or output pixels) the filter gradients split by (position, channel group), not by tiles.
     const few = tf.randomNormal([1, 30, 34, 32], 0, 1, 'float32', 4) as tf.Tensor4D;
     const w3 = tf.randomNormal([3, 3, 32, 40], 0, 1, 'float32', 5) as tf.Tensor4D;
