@@ -141,7 +141,7 @@ export async function benchScaling(config: BenchConfig, threads: number, backend
   let out: ScalingBenchOutput;
   try {
     await pool.ready();
-    out = await pool.run('benchScaling', { ...stepsInput(config, 1), threads });
+    out = await pool.run('benchScaling', { ...stepsInput(config, 1), steps: config.scalingPairs ?? config.steps, threads });
   } finally {
     await pool.close();
   }

@@ -10,6 +10,8 @@ export interface BenchConfig {
   ampL: number;
   warmupSteps: number;
   steps: number;
+  /** Pairs of the 1-thread / N-thread scaling measurement (default: `steps`). */
+  scalingPairs?: number;
   /** `predict` rows time inference (as `harmofl predict`), with one worker. */
   mode?: 'train' | 'predict';
 }
@@ -21,10 +23,11 @@ export const BENCH_CONFIGS: BenchConfig[] = [
   // figures sit near the targets time several steps: five of densenet121, two of unet32. The small
   // models' steps take 0.1 s, mostly JavaScript between kernels, which V8 is still optimizing
   // after two steps (densenet-small's fell from 100 ms to 75-80 ms over its first six): six
-  // warm-up steps, then twenty timed, on both sides.
-  { name: 'densenet121', model: densenet121(96), batch: 32, ampL: 0, warmupSteps: 2, steps: 5 },
+  // warm-up steps, then twenty timed, on both sides. One pair of the scaling measurement ranged
+  // 1.66-1.86x on unet32 and 1.70-1.82x on densenet121 within a run, so it times eight and five.
+  { name: 'densenet121', model: densenet121(96), batch: 32, ampL: 0, warmupSteps: 2, steps: 5, scalingPairs: 8 },
   { name: 'densenet121+ampnorm-L0.1', model: densenet121(96), batch: 32, ampL: 0.1, warmupSteps: 2, steps: 2 },
-  { name: 'unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 2 },
+  { name: 'unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 2, scalingPairs: 5 },
   { name: 'predict-densenet121', model: densenet121(96), batch: 32, ampL: 0, warmupSteps: 2, steps: 5, mode: 'predict' },
   { name: 'predict-unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 3, mode: 'predict' },
   {

@@ -9,14 +9,17 @@ const tiny: BenchConfig = {
   batch: 2,
   ampL: 0,
   warmupSteps: 1,
-  steps: 3,
+  steps: 1,
+  scalingPairs: 3,
 };
 
 test('paired scaling: a worker alternates 1-thread and 2-thread steps, and the speed-up is the ratio of the two rates', async () => {
   const s = await benchScaling(tiny, 2, 'wasm');
   assert.equal(s.config, 'unet-tiny');
   assert.equal(s.threads, 2);
+  // The scaling measurement times its own pair count, not the throughput rows' step count.
   assert.equal(s.pairs, 3);
+  assert.equal(s.stepMs.oneThread.length, 3);
   for (const rate of [s.oneThreadImagesPerSecond, s.threadsImagesPerSecond]) assert.ok(Number.isFinite(rate) && rate > 0);
   assert.ok(Math.abs(s.speedup - s.threadsImagesPerSecond / s.oneThreadImagesPerSecond) < 1e-9 * s.speedup);
   // The whole-run ratio lies within the pairs' range (it is a weighted mean of them).
