@@ -23,8 +23,9 @@ export const BENCH_CONFIGS: BenchConfig[] = [
   // figures sit near the targets time several steps: five of densenet121, two of unet32. The small
   // models' steps take 0.1 s, mostly JavaScript between kernels, which V8 is still optimizing
   // after two steps (densenet-small's fell from 100 ms to 75-80 ms over its first six): six
-  // warm-up steps, then twenty timed, on both sides. One pair of the scaling measurement ranged
-  // 1.66-1.86x on unet32 and 1.70-1.82x on densenet121 within a run, so it times eight and five.
+  // warm-up steps, then twenty timed, on both sides. The paired scaling measurement gave unet32
+  // 1.66-1.86x from run to run on two pairs, and densenet121's pairs spread 1.62-1.95x within a
+  // run, so it times five pairs of unet32 and eight of densenet121.
   { name: 'densenet121', model: densenet121(96), batch: 32, ampL: 0, warmupSteps: 2, steps: 5, scalingPairs: 8 },
   { name: 'densenet121+ampnorm-L0.1', model: densenet121(96), batch: 32, ampL: 0.1, warmupSteps: 2, steps: 2 },
   { name: 'unet32', model: unet32(384), batch: 4, ampL: 0, warmupSteps: 1, steps: 2, scalingPairs: 5 },
