@@ -81,10 +81,12 @@ inline int threadsFor(double work, int threads, double perThread = 1 << 20) {
 }
 /**
  * Elements per thread of a memory-bound pass. At 256 Ki, 2,800 of a densenet121 step's 3,900 kernel
- * calls stayed on one thread; 64 Ki took 23 ms (10%) off those passes per 2-thread step, and neither
- * small model slowed (one process, thresholds alternating step by step).
+ * calls stayed on one thread; 64 Ki took 23 ms (10%) off those passes per 2-thread step. 16 Ki took
+ * another 15-28 ms off them (four probes, one process, thresholds alternating step by step), and
+ * neither small model slowed: with its helper spinning, a 32 Ki-element add takes 2.7 us on two
+ * threads against 4.1 on one, and only under that does the split cost more than it saves.
  */
-constexpr double kMemoryWork = 1 << 16;
+constexpr double kMemoryWork = 1 << 14;
 
 /** Width of the gradient panel starting at channel o: 16 while it fits, else 8. */
 inline int panelWidth(int o, int co8) { return o + 16 <= co8 ? 16 : 8; }
