@@ -82,9 +82,10 @@ inline int threadsFor(double work, int threads, double perThread = 1 << 20) {
 /**
  * Elements per thread of a memory-bound pass. At 256 Ki, 2,800 of a densenet121 step's 3,900 kernel
  * calls stayed on one thread; 64 Ki took 23 ms (10%) off those passes per 2-thread step. 16 Ki took
- * another 15-28 ms off them (four probes, one process, thresholds alternating step by step), and
- * neither small model slowed: with its helper spinning, a 32 Ki-element add takes 2.7 us on two
- * threads against 4.1 on one, and only under that does the split cost more than it saves.
+ * another 15-21 ms off them (three probes, one process, thresholds alternating step by step; 8 Ki
+ * 28 ms in a fourth), and neither small model slowed. With its helper spinning, a 32 Ki-element
+ * add takes 2.7 us on two threads against 4.1 on one; only under that does the split cost more
+ * than it saves.
  */
 constexpr double kMemoryWork = 1 << 14;
 
