@@ -394,9 +394,24 @@ export function channelSums(u: usize, v: usize, rows: i32, channels: i32, out: u
 /**
  * out = a * (u - s) + b * v + c per channel, over `rows` rows of `channels` floats; coef holds the
  * float32 vectors a, s, b, c of `channels` each; `relu` masks u as `channelSums` does. BatchNorm's
- * forward is (a = 1/std, s = mean, b = c = 0) and its backward (s = 0) the same pass.
+ * forward is (a = 1/std, s = mean, b = c = 0) and its backward (s = 0) the same pass. With
+ * `rectStride` > 0, ReLU of out also goes to rows `rectStride` floats apart from `rect` (the
+ * elementwise kernel's ReLU, to the bit): a following ReLU and a copy into a wider tensor's
+ * channels cost no passes of their own.
  */
-export function channelAffine(u: usize, v: usize, out: usize, rows: i32, channels: i32, coef: usize, relu: bool): void {
+export function channelAffine(
+  u: usize,
+  v: usize,
+  out: usize,
+  rows: i32,
+  channels: i32,
+  coef: usize,
+  relu: bool,
+  rect: usize,
+  rectStride: i32,
+): void {
+  const zero = f32x4.splat(0);
+  const rectBytes = <usize>rectStride << 2;
   const rowBytes = <usize>channels << 2;
   const step = channelBlockRows(channels);
   const vecChannels = channels & ~3;
@@ -411,10 +426,14 @@ export function channelAffine(u: usize, v: usize, out: usize, rows: i32, channel
       const b = v128.load(cp + 2 * coefBytes);
       const k = v128.load(cp + 3 * coefBytes);
       let at = base + (<usize>c << 2);
+      let rp = rect + <usize>r0 * rectBytes + (<usize>c << 2);
       for (let r = 0; r < count; r++) {
         const vv = v128.load(v + at);
-        v128.store(out + at, f32x4.add(f32x4.add(f32x4.mul(a, f32x4.sub(maskedU(v128.load(u + at), vv, relu), s)), f32x4.mul(b, vv)), k));
+        const y = f32x4.add(f32x4.add(f32x4.mul(a, f32x4.sub(maskedU(v128.load(u + at), vv, relu), s)), f32x4.mul(b, vv)), k);
+        v128.store(out + at, y);
+        if (rectStride > 0) v128.store(rp, v128.andnot(y, f32x4.le(y, zero)));
         at += rowBytes;
+        rp += rectBytes;
       }
     }
     for (let c = vecChannels; c < channels; c++) {
@@ -426,7 +445,9 @@ export function channelAffine(u: usize, v: usize, out: usize, rows: i32, channel
       for (let r = 0; r < count; r++) {
         const at = base + <usize>r * rowBytes + (<usize>c << 2);
         const vv = load<f32>(v + at);
-        store<f32>(out + at, a * (maskedUScalar(load<f32>(u + at), vv, relu) - s) + b * vv + k);
+        const y = a * (maskedUScalar(load<f32>(u + at), vv, relu) - s) + b * vv + k;
+        store<f32>(out + at, y);
+        if (rectStride > 0) store<f32>(rect + <usize>(r0 + r) * rectBytes + (<usize>c << 2), y <= 0 ? 0 : y);
       }
     }
   }

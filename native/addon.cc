@@ -175,14 +175,20 @@ napi_value ChannelSums(napi_env env, napi_callback_info info) {
 }
 
 napi_value ChannelAffine(napi_env env, napi_callback_info info) {
-  Args a(env, info, 7);
-  const int rows = a.i32(3), channels = a.i32(4);
+  Args a(env, info, 9);
+  const int rows = a.i32(3), channels = a.i32(4), rectStride = a.i32(8);
   const float* u = a.ptr<float>(0, F * rows * channels);
   const float* v = a.ptr<float>(1, F * rows * channels);
   float* out = a.ptr<float>(2, F * rows * channels);
   const float* coef = a.ptr<float>(5, F * 4 * channels);
   const bool relu = a.flag(6);
-  if (a.ready()) table->channelAffine(u, v, out, rows, channels, coef, relu, a.threads());
+  if (rectStride != 0 && rectStride < channels) {
+    napi_throw_range_error(env, nullptr, "harmofl native kernel: channelAffine needs rectStride 0 or >= channels");
+    return nullptr;
+  }
+  // Stride 0: no rectified output.
+  float* rect = rectStride == 0 ? nullptr : a.ptr<float>(7, rows == 0 ? 0 : F * (double(rows - 1) * rectStride + channels));
+  if (a.ready()) table->channelAffine(u, v, out, rows, channels, coef, relu, rect, rectStride, a.threads());
   return nullptr;
 }
 

@@ -836,13 +836,17 @@ void channelSums(const float* u, const float* v, int rows, int channels, double*
   }
 }
 
+/** v, or +0 where v <= 0 (NaN kept): the elementwise kernel's ReLU, so both give the same bits. */
+inline __m256 rectify(__m256 v) { return _mm256_andnot_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LE_OQ), v); }
+
 /**
  * Rows [r0, r1) of channelAffine. The loops live in functions with by-value parameters, not in the
  * region's lambda: an intrinsic store may alias anything, so the compiler would reload every
  * by-reference capture (each pointer, the channel count, the relu flag) once per vector.
  */
-template <bool Relu>
-void affineRows(const float* u, const float* v, float* out, long r0, long r1, int channels, const float* coef) {
+template <bool Relu, bool Rect>
+void affineRows(const float* u, const float* v, float* out, long r0, long r1, int channels, const float* coef, float* rect,
+                long rectStride) {
   const float* a = coef;
   const float* s = coef + channels;
   const float* b = coef + 2 * channels;
@@ -850,24 +854,33 @@ void affineRows(const float* u, const float* v, float* out, long r0, long r1, in
   const int vec = channels & ~7;
   for (long r = r0; r < r1; r++) {
     const size_t at = static_cast<size_t>(r) * channels;
+    float* rr = Rect ? rect + r * rectStride : nullptr;
     for (int c = 0; c < vec; c += 8) {
       const __m256 vv = _mm256_loadu_ps(v + at + c);
       const __m256 uu = maskedLoad<Relu>(u + at + c, vv);
       const __m256 t = _mm256_fmadd_ps(_mm256_loadu_ps(b + c), vv, _mm256_loadu_ps(k + c));
-      _mm256_storeu_ps(out + at + c, _mm256_fmadd_ps(_mm256_loadu_ps(a + c), _mm256_sub_ps(uu, _mm256_loadu_ps(s + c)), t));
+      const __m256 y = _mm256_fmadd_ps(_mm256_loadu_ps(a + c), _mm256_sub_ps(uu, _mm256_loadu_ps(s + c)), t);
+      _mm256_storeu_ps(out + at + c, y);
+      if (Rect) _mm256_storeu_ps(rr + c, rectify(y));
     }
     for (int c = vec; c < channels; c++) {
       const float vv = v[at + c];
-      out[at + c] = a[c] * (masked(u[at + c], vv, Relu) - s[c]) + b[c] * vv + k[c];
+      const float y = a[c] * (masked(u[at + c], vv, Relu) - s[c]) + b[c] * vv + k[c];
+      out[at + c] = y;
+      if (Rect) rr[c] = y <= 0.0f ? 0.0f : y;
     }
   }
 }
 
-void channelAffine(const float* u, const float* v, float* out, int rows, int channels, const float* coef, bool relu, int threads) {
+void channelAffine(const float* u, const float* v, float* out, int rows, int channels, const float* coef, bool relu, float* rect,
+                   int rectStride, int threads) {
+  // One of four instantiations, chosen once per call rather than per row.
+  const auto pass = relu ? (rect != nullptr ? affineRows<true, true> : affineRows<true, false>)
+                          : (rect != nullptr ? affineRows<false, true> : affineRows<false, false>);
   localPool().run(threadsFor(double(rows) * channels, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
     long r0, r1;
     share(rows, tid, nt, r0, r1);
-    (relu ? affineRows<true> : affineRows<false>)(u, v, out, r0, r1, channels, coef);
+    pass(u, v, out, r0, r1, channels, coef, rect, rectStride);
   });
 }
 

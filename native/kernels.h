@@ -20,7 +20,7 @@ struct KernelTable {
                              int top, int left, int threads);
   void (*channelSums)(const float* u, const float* v, int rows, int channels, double* out, bool relu, int threads);
   void (*channelAffine)(const float* u, const float* v, float* out, int rows, int channels, const float* coef, bool relu,
-                        int threads);
+                        float* rect, int rectStride, int threads);
   void (*maxPoolGrad)(const float* x, const float* dy, float* dx, int n, int h, int w, int c, int oh, int ow, int fh, int fw,
                       int sh, int sw, int padTop, int padLeft, int threads);
   void (*avgPoolGradTiled)(const float* dy, float* dx, int n, int h, int w, int c, int oh, int ow, int fh, int fw, float scale,

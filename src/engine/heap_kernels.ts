@@ -87,7 +87,18 @@ export interface HeapKernels {
     scale: number,
   ): void;
   channelSums(u: number, v: number, rows: number, channels: number, out: number, relu: boolean): void;
-  channelAffine(u: number, v: number, out: number, rows: number, channels: number, coef: number, relu: boolean): void;
+  channelAffine(
+    u: number,
+    v: number,
+    out: number,
+    rows: number,
+    channels: number,
+    coef: number,
+    relu: boolean,
+    /** Where ReLU of out also goes, rows `rectStride` floats apart (0 stride: nowhere). */
+    rect: number,
+    rectStride: number,
+  ): void;
   winogradFilterGrad(
     x: number,
     dy: number,

@@ -8,14 +8,21 @@ export const BN_EPS = 1e-5;
 
 const hasFusedKernels = (): boolean => tf.getKernel(BN_FORWARD, tf.getBackend()) !== undefined;
 
-/** xhat and 1/std of x with batch statistics: the fused kernel where registered, tf ops elsewhere. */
-function normalize(x: tf.Tensor): [tf.Tensor, tf.Tensor] {
-  if (hasFusedKernels()) return tf.engine().runKernel(BN_FORWARD, { x }, { eps: BN_EPS }) as unknown as [tf.Tensor, tf.Tensor];
-  return tf.tidy(() => {
+/**
+ * xhat and 1/std of x with batch statistics, and the op's value: xhat, or ReLU(xhat) when `relu`
+ * (from the fused kernel's one pass where registered, tf ops elsewhere).
+ */
+function normalize(x: tf.Tensor, relu: boolean): [xhat: tf.Tensor, inv: tf.Tensor, value: tf.Tensor] {
+  if (hasFusedKernels()) {
+    const [xhat, inv, rectified] = tf.engine().runKernel(BN_FORWARD, { x }, { eps: BN_EPS, relu }) as unknown as tf.Tensor[];
+    return [xhat!, inv!, rectified ?? xhat!];
+  }
+  const [xhat, inv] = tf.tidy(() => {
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
     const inv = tf.rsqrt(tf.add(variance, BN_EPS));
     return [tf.mul(tf.sub(x, mean), inv), inv];
   });
+  return [xhat, inv, relu ? tf.relu(xhat) : xhat];
 }
 
 /**
@@ -35,10 +42,10 @@ function normalizeGrad(dy: tf.Tensor, xhat: tf.Tensor, inv: tf.Tensor, relu: boo
 /** BatchNorm (then ReLU when `relu`) as one differentiable op with the closed-form gradient. */
 function batchNormOp(relu: boolean): (x: tf.Tensor4D) => tf.Tensor4D {
   return tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [xhat, inv] = normalize(x);
+    const [xhat, inv, value] = normalize(x, relu);
     save([xhat, inv]);
     return {
-      value: relu ? tf.relu(xhat) : xhat,
+      value,
       // tfjs runs a custom gradient outside any tidy: without one, temporaries would live until
       // the whole backward pass ends.
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => normalizeGrad(dy, saved[0]!, saved[1]!, relu)),

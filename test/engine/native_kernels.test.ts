@@ -52,6 +52,10 @@ test('a native kernel given a tensor past the heap throws a RangeError instead o
   assert.throws(() => addon!.elementwise(heap, 1, 0, 0, 512, 0, 320, 8), RangeError);
   assert.throws(() => addon!.elementwise(heap, 1, 0, 0, 512, 0, 20, 3), /bCount dividing count/);
   assert.throws(() => addon!.transposeTiles(heap, 1, 0, 520, 2, 8, 8, 64, 8, 64, 8), RangeError);
+  // channelAffine over 4 rows of 8 channels, ReLU rows 16 floats apart: 224 bytes from the target.
+  assert.throws(() => addon!.channelAffine(heap, 1, 0, 0, 128, 4, 8, 256, false, 900, 16), RangeError);
+  assert.throws(() => addon!.channelAffine(heap, 1, 0, 0, 128, 4, 8, 256, false, 600, 4), /rectStride 0 or >= channels/);
+  addon!.channelAffine(heap, 2, 0, 0, 128, 4, 8, 256, false, 800, 16);
   addon!.copyRuns(heap, 2, 0, 16, 512, 16, 16, 32);
   addon!.padPlane(heap, 2, 0, 512, 1, 4, 4, 4, 5, 5, 4, 1, 1);
 });
@@ -112,10 +116,10 @@ function kernelOutputs(): Float32Array[] {
       tf.sub(x, tf.range(0, 32, 1, 'float32')),
       tf.transpose(tf.reshape(x, [8, 36 * 34, 32]), [0, 2, 1]),
     );
-    // BatchNorm with the ReLU folded into its backward, wide enough (940 Ki elements) that its
+    // BatchNorm with the ReLU written by its forward pass and folded into its backward, wide enough (940 Ki elements) that its
     // channel sums run on 3 threads over 14 row chunks; then both pooling gradients.
     const wide = tf.randomNormal([8, 36, 34, 96], 0, 1, 'float32', 6) as tf.Tensor4D;
-    outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(bnRelu(a as tf.Tensor4D))))([wide]));
+    outs.push(bnRelu(wide), ...tf.grads((a: tf.Tensor) => tf.sum(tf.square(bnRelu(a as tf.Tensor4D))))([wide]));
     outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'))))([x]));
     outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'))))([x]));
     return outs.map((t) => t.dataSync() as Float32Array);

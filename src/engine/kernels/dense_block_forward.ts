@@ -2,7 +2,7 @@ import type { KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tenso
 import { KernelRunner, requiredInputs } from '../kernel_runner.js';
 import { heapPointer } from '../simd_module.js';
 import { copyRuns, type HeapBackend } from './heap_backend.js';
-import { BN_FORWARD } from './batch_norm_kernels.js';
+import { BN_FORWARD, bnForward } from './batch_norm_kernels.js';
 import { directConv } from './conv2d.js';
 
 /** Kernel name of a dense block's forward pass under shared normalization. */
@@ -67,12 +67,9 @@ const denseBlockForward =
     const saved: TensorInfo[] = [];
     // Without `save`, each chunk's and layer's intermediates are freed once it is done.
     const keep = (...t: TensorInfo[]): void => void (save ? saved.push(...t) : r.dispose());
-    /** BN-ReLU of t into the normalized buffer from channel `begin`; returns xhat and 1/std. */
-    const normalize = (t: TensorInfo, begin: number): TensorInfo[] => {
-      const stats = r.runAll(BN_FORWARD, { x: t }, { eps });
-      into(normalized, r.run('Relu', { x: stats[0]! }), begin);
-      return stats;
-    };
+    /** BN-ReLU of t into the normalized buffer from channel `begin` (one pass writes both); returns xhat and 1/std. */
+    const normalize = (t: TensorInfo, begin: number): TensorInfo[] =>
+      bnForward(b, t, eps, { ptr: heapPointer(b, normalized) + 4 * begin, stride: channels }).map((info) => r.track(info));
     keep(...normalize(x, 0));
     if (concat !== undefined) into(concat, x, 0);
     for (let i = 0; i < layers; i++) {
@@ -99,11 +96,12 @@ const denseBlockForward =
         sw: 1,
         accumulate: false,
       });
-      const bottleneckStats = r.runAll(BN_FORWARD, { x: c1 }, { eps });
-      const a2 = r.run('Relu', { x: bottleneckStats[0]! });
+      // xhat, 1/std and a2, the ReLU the 3x3 convolution reads.
+      const bottleneckStats = r.runAll(BN_FORWARD, { x: c1 }, { eps, relu: true });
+      const a2 = bottleneckStats[2]!;
       const fresh = r.run('Conv2D', { x: a2, filter: get(`w2_${i}`) }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] });
       if (concat !== undefined) into(concat, fresh, begin);
-      keep(...bottleneckStats, a2, ...(!raw || i < layers - 1 ? normalize(fresh, begin) : []));
+      keep(...bottleneckStats, ...(!raw || i < layers - 1 ? normalize(fresh, begin) : []));
     }
     if (!save) {
       if (concat !== undefined) b.disposeData(normalized.dataId);
