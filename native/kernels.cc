@@ -1029,13 +1029,41 @@ void elementwise(int op, const float* a, const float* b, float* out, long count,
   });
 }
 
-/** dst[j][i] = src[i][j] for rows [i0, i1) and every column, 32 columns at a time (by-value parameters: see affineRows). */
+/** d[j * dstRow + i] = s[i * srcRow + j] for an 8 x 8 block, in registers. */
+inline void transpose8x8(const float* s, long srcRow, float* d, long dstRow) {
+  __m256 r[8], t[8];
+  for (int k = 0; k < 8; k++) r[k] = _mm256_loadu_ps(s + k * srcRow);
+  for (int k = 0; k < 8; k += 2) {
+    t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+    t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+  }
+  for (int k = 0; k < 8; k += 4) {
+    r[k] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int k = 0; k < 4; k++) {
+    _mm256_storeu_ps(d + k * dstRow, _mm256_permute2f128_ps(r[k], r[k + 4], 0x20));
+    _mm256_storeu_ps(d + (k + 4) * dstRow, _mm256_permute2f128_ps(r[k], r[k + 4], 0x31));
+  }
+}
+
+/**
+ * dst[j][i] = src[i][j] for rows [i0, i1) and every column, 32 columns at a time, 8 x 8 blocks in
+ * registers (element by element, the strided reads left it at a quarter of the copy's speed) and
+ * the edges one by one (by-value parameters: see affineRows).
+ */
 void transposeRows(const float* s, float* d, int i0, int i1, int cols, long srcRow, long dstRow) {
   constexpr int T = 32;
+  const int i8 = i0 + (i1 - i0) / 8 * 8;
   for (int j0 = 0; j0 < cols; j0 += T) {
     const int j1 = std::min(cols, j0 + T);
+    const int j8 = j0 + (j1 - j0) / 8 * 8;
+    for (int i = i0; i < i8; i += 8)
+      for (int j = j0; j < j8; j += 8) transpose8x8(s + i * srcRow + j, srcRow, d + j * dstRow + i, dstRow);
     for (int j = j0; j < j1; j++)
-      for (int i = i0; i < i1; i++) d[j * dstRow + i] = s[i * srcRow + j];
+      for (int i = j < j8 ? i8 : i0; i < i1; i++) d[j * dstRow + i] = s[i * srcRow + j];
   }
 }
 
