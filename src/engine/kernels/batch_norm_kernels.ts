@@ -74,7 +74,7 @@ export function bnForward(backend: HeapBackend, x: TensorInfo, eps: number, rect
 }
 
 /** Attributes of the forward kernel: BatchNorm's eps; with `relu`, a third output ReLU(xhat). */
-export interface BnForwardAttrs {
+interface BnForwardAttrs {
   eps: number;
   relu?: boolean;
 }
