@@ -12,6 +12,7 @@
 export { avgPoolGradTiled, maxPoolGrad } from './pool_kernels';
 export { padPlane } from './pad_kernels';
 export { elementwise, transposeTiles } from './layout_kernels';
+import { rectify, rectify4 } from './layout_kernels';
 
 /**
  * Element offset (in pixels) of window q's first pixel: windows are counted over images of
@@ -410,7 +411,6 @@ export function channelAffine(
   rect: usize,
   rectStride: i32,
 ): void {
-  const zero = f32x4.splat(0);
   const rectBytes = <usize>rectStride << 2;
   const rowBytes = <usize>channels << 2;
   const step = channelBlockRows(channels);
@@ -431,7 +431,7 @@ export function channelAffine(
         const vv = v128.load(v + at);
         const y = f32x4.add(f32x4.add(f32x4.mul(a, f32x4.sub(maskedU(v128.load(u + at), vv, relu), s)), f32x4.mul(b, vv)), k);
         v128.store(out + at, y);
-        if (rectStride > 0) v128.store(rp, v128.andnot(y, f32x4.le(y, zero)));
+        if (rectStride > 0) v128.store(rp, rectify4(y));
         at += rowBytes;
         rp += rectBytes;
       }
@@ -447,7 +447,7 @@ export function channelAffine(
         const vv = load<f32>(v + at);
         const y = a * (maskedUScalar(load<f32>(u + at), vv, relu) - s) + b * vv + k;
         store<f32>(out + at, y);
-        if (rectStride > 0) store<f32>(rect + <usize>(r0 + r) * rectBytes + (<usize>c << 2), y <= 0 ? 0 : y);
+        if (rectStride > 0) store<f32>(rect + <usize>(r0 + r) * rectBytes + (<usize>c << 2), rectify(y));
       }
     }
   }

@@ -6,12 +6,25 @@ const SUB = 1;
 const MUL = 2;
 const RELU = 3;
 
+/** ReLU as JavaScript's max(0, x) gives it (NaN passes, -0 becomes 0): the one definition both kernel files use. */
+// @ts-ignore: decorator
+@inline
+export function rectify(x: f32): f32 {
+  return x <= 0 ? 0 : x;
+}
+
+/** `rectify` for four floats. */
+// @ts-ignore: decorator
+@inline
+export function rectify4(x: v128): v128 {
+  return v128.andnot(x, f32x4.le(x, f32x4.splat(0)));
+}
+
 /**
  * out[i] = a[i] op b[i % bCount] for i < count (bCount divides count: b repeats along leading
  * axes, a bias); RELU ignores b and gives max(0, a) as JavaScript does (NaN passes, -0 becomes 0).
  */
 export function elementwise(op: i32, a: usize, b: usize, out: usize, count: i32, bCount: i32): void {
-  const zero = f32x4.splat(0);
   // A scalar b as a vector: one pass instead of a row per element.
   if (op != RELU && bCount == 1) {
     const z = f32x4.splat(load<f32>(b));
@@ -34,7 +47,7 @@ export function elementwise(op: i32, a: usize, b: usize, out: usize, count: i32,
       const k = <usize>i * 4;
       const x = v128.load(a + at + k);
       let y: v128;
-      if (op == RELU) y = v128.andnot(x, f32x4.le(x, zero));
+      if (op == RELU) y = rectify4(x);
       else {
         const z = v128.load(b + k);
         y = op == ADD ? f32x4.add(x, z) : op == SUB ? f32x4.sub(x, z) : f32x4.mul(x, z);
@@ -45,7 +58,7 @@ export function elementwise(op: i32, a: usize, b: usize, out: usize, count: i32,
       const k = <usize>i * 4;
       const x = load<f32>(a + at + k);
       let y: f32;
-      if (op == RELU) y = x <= 0 ? 0 : x;
+      if (op == RELU) y = rectify(x);
       else {
         const z = load<f32>(b + k);
         y = op == ADD ? x + z : op == SUB ? x - z : x * z;

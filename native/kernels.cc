@@ -836,7 +836,10 @@ void channelSums(const float* u, const float* v, int rows, int channels, double*
   }
 }
 
-/** v, or +0 where v <= 0 (NaN kept): the elementwise kernel's ReLU, so both give the same bits. */
+/** ReLU as JavaScript's max(0, x) gives it (NaN kept, -0 becomes +0): one definition for every kernel that writes a ReLU. */
+inline float rectify(float x) { return x <= 0.0f ? 0.0f : x; }
+
+/** rectify for 8 floats, to the same bits. */
 inline __m256 rectify(__m256 v) { return _mm256_andnot_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LE_OQ), v); }
 
 /**
@@ -867,7 +870,7 @@ void affineRows(const float* u, const float* v, float* out, long r0, long r1, in
       const float vv = v[at + c];
       const float y = a[c] * (masked(u[at + c], vv, Relu) - s[c]) + b[c] * vv + k[c];
       out[at + c] = y;
-      if (Rect) rr[c] = y <= 0.0f ? 0.0f : y;
+      if (Rect) rr[c] = rectify(y);
     }
   }
 }
@@ -1007,7 +1010,7 @@ inline void elementwiseRuns(const float* a, const float* b, float* out, long e0,
     float* y = out + e;
     // Plain loops: the compiler vectorizes them for the build's instruction set.
     for (long i = 0; i < len; i++)
-      y[i] = Op == 0 ? x[i] + z[i] : Op == 1 ? x[i] - z[i] : Op == 2 ? x[i] * z[i] : (x[i] <= 0.0f ? 0.0f : x[i]);
+      y[i] = Op == 0 ? x[i] + z[i] : Op == 1 ? x[i] - z[i] : Op == 2 ? x[i] * z[i] : rectify(x[i]);
     e += len;
   }
 }
