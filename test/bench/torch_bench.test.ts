@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { tempDir } from '../temp_dir.js';
 import {
   findTorchPython,
   parseTorchBenchOutput,
@@ -43,7 +43,7 @@ test('HARMOFL_PYTHON comes first, then python3 on PATH, then /usr/bin/python3', 
 });
 
 test('without a python that imports torch, the comparison is skipped with every candidate and the fix named', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'harmofl-torch-'));
+  const dir = await tempDir('harmofl-torch-');
   // A python3 that exists but has no torch, as a pyenv shim.
   const shim = path.join(dir, 'python3');
   await writeFile(shim, `#!/bin/sh\necho "ModuleNotFoundError: No module named 'torch'" >&2\nexit 1\n`);
@@ -51,7 +51,6 @@ test('without a python that imports torch, the comparison is skipped with every 
   const missing = path.join(dir, 'absent', 'python3');
   // As HARMOFL_PYTHON naming a missing file, then a python3 on PATH without torch.
   const found = await findTorchPython([missing, shim]);
-  await rm(dir, { recursive: true });
   assert.ok(!('python' in found));
   assert.match(found.reason, /^PyTorch comparison skipped: no python3 with torch found/);
   assert.ok(found.reason.includes(`${missing}: not found`), found.reason);

@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { tempDir } from '../temp_dir.js';
 import { camelyonPatchPath, loadCamelyonFederation, CAMELYON_TEST_FRACTION } from '../../src/data/camelyon.js';
 import { VAL_FRACTION } from '../../src/data/manifest.js';
 import { writePng } from './write_png.js';
 
 test('Camelyon17-WILDS: a site per center, seeded test split, validation from train, WILDS patch paths', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'harmofl-camelyon-'));
+  const dir = await tempDir('harmofl-camelyon-');
   const lines = [',patient,node,x_coord,y_coord,tumor,slide,center,split'];
   let index = 0;
   for (const center of [0, 3]) {

@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { tempDir } from '../temp_dir.js';
 import { loadManifestFederation, VAL_FRACTION } from '../../src/data/manifest.js';
 import { writePng } from './write_png.js';
 
 async function federationDir(rows: string[], files: Array<[string, number, number, 1 | 3]>): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'harmofl-manifest-'));
+  const dir = await tempDir('harmofl-manifest-');
   for (const [f, w, h, c] of files) await writePng(path.join(dir, f), w, h, c, (x, y, ch) => (x * 7 + y * 3 + ch * 50) % 256);
   await writeFile(path.join(dir, 'manifest.csv'), ['site,split,image,label', ...rows].join('\n'));
   return dir;

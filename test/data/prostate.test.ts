@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { tempDir } from '../temp_dir.js';
 import { decodeNifti } from '../../src/data/nifti.js';
 import { encodeNifti } from '../../src/data/nifti_writer.js';
 import { loadProstateFederation, sliceStack, windowVolume, PROSTATE_SPLIT } from '../../src/data/prostate.js';
@@ -48,7 +48,7 @@ async function site(dir: string, name: string, cases: Array<{ image: [number, nu
 }
 
 test('prostate federation: foreground slices only, 3-slice stacks, masks > 1 become 1, 64/16/20 seeded split, errors', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'harmofl-prostate-'));
+  const dir = await tempDir('harmofl-prostate-');
   const shape: [number, number, number] = [16, 16, 10];
   await site(dir, 'BIDMC', [{ image: shape, mask: shape, fg: [1, 2, 3, 4, 5, 6, 7, 8] }, { image: shape, mask: shape, fg: [0, 9] }]);
   await site(dir, 'HK', [{ image: shape, mask: shape, fg: [2, 3, 4, 5, 6, 7, 8, 9, 1, 0] }]);
@@ -73,7 +73,7 @@ test('prostate federation: foreground slices only, 3-slice stacks, masks > 1 bec
   await writeFile(indexFile, JSON.stringify({ BIDMC: { train: ['Case00:0'] } }));
   await assert.rejects(loadProstateFederation(dir, { splitFile: indexFile }), /splits\.json: BIDMC\/train: "Case00:0" is not a foreground slice/);
 
-  const bad = await mkdtemp(path.join(tmpdir(), 'harmofl-prostate-bad-'));
+  const bad = await tempDir('harmofl-prostate-bad-');
   await site(bad, 'UCL', [{ image: [16, 16, 9], mask: shape, fg: [1, 2, 3, 4, 5] }]);
   const fedBad = await loadProstateFederation(bad);
   await assert.rejects(fedBad.sites[0]!.train.get(0), /Case00\.nii\.gz: volume is 16x16x9, its mask 16x16x10/);

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { tempDir } from '../temp_dir.js';
 import { writeSyntheticFederations, type SynthOptions } from '../../src/data/synthetic.js';
 import { detectFormat, loadFederation } from '../../src/data/federation.js';
 
@@ -17,7 +17,7 @@ async function digest(dir: string): Promise<string> {
 }
 
 test('harmofl synth writes three federations in the real formats, and the loaders read them back', async () => {
-  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-synth-'));
+  const out = await tempDir('harmofl-synth-');
   const dirs = await writeSyntheticFederations(out, SMALL);
   assert.deepEqual(await readdir(out), ['camelyon17', 'nuclei', 'prostate'], 'no partial folders left');
 
@@ -54,12 +54,12 @@ test('harmofl synth writes three federations in the real formats, and the loader
 });
 
 test('the same seed gives identical files', async () => {
-  const a = await mkdtemp(path.join(tmpdir(), 'harmofl-synth-a-'));
-  const b = await mkdtemp(path.join(tmpdir(), 'harmofl-synth-b-'));
+  const a = await tempDir('harmofl-synth-a-');
+  const b = await tempDir('harmofl-synth-b-');
   await writeSyntheticFederations(a, SMALL);
   await writeSyntheticFederations(b, SMALL);
   assert.equal(await digest(a), await digest(b));
-  const c = await mkdtemp(path.join(tmpdir(), 'harmofl-synth-c-'));
+  const c = await tempDir('harmofl-synth-c-');
   await writeSyntheticFederations(c, { ...SMALL, seed: 4 });
   assert.notEqual(await digest(a), await digest(c));
 });

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { tempDir } from '../temp_dir.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors } from '../../src/engine/safetensors.js';
 import type { NamedArrays } from '../../src/engine/named_arrays.js';
 
@@ -64,7 +64,7 @@ test('the byte layout follows the specification: u64 LE header length, JSON head
 });
 
 test('round trip through a file keeps names, shapes, values and metadata, with no temp file left', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'harmofl-st-'));
+  const dir = await tempDir('harmofl-st-');
   const file = path.join(dir, 'a.safetensors');
   await writeSafetensors(file, sample, { harmofl: '{"a":1}' });
   assert.deepEqual(await readdir(dir), ['a.safetensors']);

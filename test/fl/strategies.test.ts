@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { tempDir } from '../temp_dir.js';
 import { weightedAverage } from '../../src/fl/averaging.js';
 import { readCheckpoint, writeCheckpoint } from '../../src/fl/checkpoint.js';
 import { PROTOCOL_VERSION, type TrainReply } from '../../src/fl/messages.js';
@@ -61,7 +60,7 @@ test('FedAdam takes an adaptive server step on the averaged change and keeps its
   // delta = [2, 0]: m = 0.2, v = 0.04 -> step 0.1 * 0.2 / (0.2 + 1e-3); zero change stays put.
   close(first['w']!.data, [1 + (0.1 * 0.2) / (0.2 + 1e-3), 1]);
   close(first['amp']!.data, [2, 2]);
-  const file = path.join(await mkdtemp(path.join(tmpdir(), 'harmofl-ckpt-')), 'c.hflc');
+  const file = path.join(await tempDir('harmofl-ckpt-'), 'c.hflc');
   await writeCheckpoint(file, {
     header: { format: 'harmofl-checkpoint', version: 2, round: 0, best: null, config: {}, task: 'classification', sites: ['a', 'b'] },
     global: first,

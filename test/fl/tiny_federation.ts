@@ -1,6 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { tempDir } from '../temp_dir.js';
 import { writeSyntheticFederations, type SynthOptions } from '../../src/data/synthetic.js';
 import { initBackend } from '../../src/engine/node_backend.js';
 import { WorkerPool } from '../../src/engine/worker_pool.js';
@@ -26,7 +24,7 @@ export async function tinyFederations(
   more: Partial<SynthOptions> = {},
 ): Promise<{ dirs: Record<'camelyon' | 'prostate' | 'nuclei', string>; pool: WorkerPool<SimulationTasks> }> {
   await initBackend('wasm');
-  const dirs = await writeSyntheticFederations(await mkdtemp(path.join(tmpdir(), prefix)), { ...TINY_SYNTH, ...more });
+  const dirs = await writeSyntheticFederations(await tempDir(prefix), { ...TINY_SYNTH, ...more });
   const pool = new WorkerPool<SimulationTasks>(2, SIMULATION_TASKS, 'wasm');
   await pool.ready();
   return { dirs, pool };

@@ -1,11 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { tempDir } from '../temp_dir.js';
 import { WorkerPool } from '../../src/engine/worker_pool.js';
 import { loadFederation } from '../../src/data/federation.js';
 import { simulate } from '../../src/fl/simulate.js';
@@ -70,7 +70,7 @@ async function run(strategy: string, data: string, out: string, seed = 0): Promi
 
 for (const strategy of STRATEGY_NAMES) {
   test(`${strategy}: two rounds on a tiny federation give finite metrics and write every output`, async () => {
-    const out = await mkdtemp(path.join(tmpdir(), `harmofl-${strategy}-`));
+    const out = await tempDir(`harmofl-${strategy}-`);
     const summary = await run(strategy, dirs.camelyon, out);
     assert.equal(summary.strategy, strategy);
     assert.equal(summary.metric, 'accuracy');
@@ -97,14 +97,14 @@ for (const strategy of STRATEGY_NAMES) {
 }
 
 test('segmentation (manifest masks) trains with Dice as the metric', async () => {
-  const summary = await run('harmofl', dirs.nuclei, await mkdtemp(path.join(tmpdir(), 'harmofl-seg-')));
+  const summary = await run('harmofl', dirs.nuclei, await tempDir('harmofl-seg-'));
   assert.equal(summary.metric, 'dice');
   assert.ok(Number.isFinite(summary.meanTest));
 });
 
 test('the same seed and worker count give identical metrics', async () => {
-  const a = await run('harmofl', dirs.camelyon, await mkdtemp(path.join(tmpdir(), 'harmofl-det-a-')), 7);
-  const b = await run('harmofl', dirs.camelyon, await mkdtemp(path.join(tmpdir(), 'harmofl-det-b-')), 7);
+  const a = await run('harmofl', dirs.camelyon, await tempDir('harmofl-det-a-'), 7);
+  const b = await run('harmofl', dirs.camelyon, await tempDir('harmofl-det-b-'), 7);
   assert.deepEqual(a.perSiteTest, b.perSiteTest);
   const la = await readFile(path.join(a.config.out, 'metrics.jsonl'), 'utf8');
   const lb = await readFile(path.join(b.config.out, 'metrics.jsonl'), 'utf8');
@@ -175,9 +175,9 @@ for (const strategy of ['harmofl', 'fedbn', 'moon']) {
       out,
     ];
     const exec = promisify(execFile);
-    const whole = await mkdtemp(path.join(tmpdir(), 'harmofl-whole-'));
+    const whole = await tempDir('harmofl-whole-');
     await exec('node', args(whole));
-    const cut = await mkdtemp(path.join(tmpdir(), 'harmofl-cut-'));
+    const cut = await tempDir('harmofl-cut-');
     const child = spawn('node', args(cut), { stdio: 'ignore' });
     // Kill hard once two rounds are logged: the clients may already have saved round 3's context.
     for (;;) {
@@ -210,7 +210,7 @@ for (const strategy of ['harmofl', 'fedbn', 'moon']) {
 
 test('a client context saved for a round the server never checkpointed is not used to train that round again', async () => {
   const { emptyContext } = await import('../../src/fl/client_context.js');
-  const dir = await mkdtemp(path.join(tmpdir(), 'harmofl-store-'));
+  const dir = await tempDir('harmofl-store-');
   const store = await ClientStore.open('a', dir);
   const at = (round: number) => ({ ...emptyContext('a'), round, values: { mark: round } });
   await store.save(at(0));
@@ -246,7 +246,7 @@ async function testCommand(
 }
 
 test("harmofl test on the best model reproduces the run's per-site test metrics", async () => {
-  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-test-cmd-'));
+  const out = await tempDir('harmofl-test-cmd-');
   const summary = await run('harmofl', dirs.camelyon, out);
   const result = await testCommand(out);
   assert.equal(result.metric, 'accuracy');
@@ -256,7 +256,7 @@ test("harmofl test on the best model reproduces the run's per-site test metrics"
 test('compare runs strategies on the same federation and writes report.md and a self-contained report.html', async () => {
   const { compareStrategies } = await import('../../src/experiment/compare.js');
   const { prepareRun } = await import('../../src/experiment/prepare.js');
-  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-compare-'));
+  const out = await tempDir('harmofl-compare-');
   const prepared = await prepareRun({
     data: dirs.camelyon,
     rounds: 2,
@@ -283,7 +283,7 @@ test('compare runs strategies on the same federation and writes report.md and a 
 });
 
 test("FedBN keeps each site's BatchNorm parameters and statistics local, and checkpoints them", async () => {
-  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-fedbn-'));
+  const out = await tempDir('harmofl-fedbn-');
   const summary = await run('fedbn', dirs.camelyon, out);
   const ckpt = await readCheckpoint(path.join(out, 'checkpoint.hflc'));
   assert.ok(
@@ -308,7 +308,7 @@ test("FedBN keeps each site's BatchNorm parameters and statistics local, and che
 
 test('harmofl demo compares harmofl, fedavg and fedbn on both tasks and prints both tables', async () => {
   const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-demo-'));
+  const out = await tempDir('harmofl-demo-');
   const data = path.dirname(dirs.camelyon);
   const { stdout } = await promisify(execFile)('node', [
     cli,
@@ -332,7 +332,7 @@ test('harmofl demo compares harmofl, fedavg and fedbn on both tasks and prints b
 });
 
 test("MOON keeps each site's previous local model and trains a projection head", async () => {
-  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-moon-'));
+  const out = await tempDir('harmofl-moon-');
   await run('moon', dirs.camelyon, out);
   const ckpt = await readCheckpoint(path.join(out, 'checkpoint.hflc'));
   const previous = entriesUnder((await ClientStore.open('hospital0', path.join(out, 'clients', 'hospital0'))).latest(), 'previous');
@@ -345,7 +345,7 @@ test("MOON keeps each site's previous local model and trains a projection head",
 });
 
 test('harmofl test refuses a model of the other task, naming the model and the federation', async () => {
-  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-task-'));
+  const out = await tempDir('harmofl-task-');
   await run('fedavg', dirs.camelyon, out);
   const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
   const model = path.join(out, 'best.hflm');
@@ -359,7 +359,7 @@ test('harmofl test refuses a model of the other task, naming the model and the f
 test('compare --seeds runs every strategy once per seed and reports mean ± std and paired differences to FedAvg', async () => {
   const { compareStrategies } = await import('../../src/experiment/compare.js');
   const { prepareRun } = await import('../../src/experiment/prepare.js');
-  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-seeds-'));
+  const out = await tempDir('harmofl-seeds-');
   const prepared = await prepareRun({
     data: dirs.camelyon,
     rounds: 2,

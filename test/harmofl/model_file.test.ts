@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { tempDir } from '../temp_dir.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/node_backend.js';
 import { Rng } from '../../src/engine/rng.js';
@@ -11,7 +11,7 @@ import { loadModel, saveModel } from '../../src/harmofl/model_file.js';
 
 test('a saved model loads with the same outputs, AmpNorm L, momentum and frozen state', async () => {
   await initBackend('wasm');
-  const dir = await mkdtemp(path.join(tmpdir(), 'harmofl-model-'));
+  const dir = await tempDir('harmofl-model-');
   const model = createModel({ kind: 'unet', inputShape: [3, 16, 32], initFeatures: 2, outChannels: 2 }, new Rng(3), {
     L: 0.1,
     momentum: 0.1,

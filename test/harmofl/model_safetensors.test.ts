@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { tempDir } from '../temp_dir.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/node_backend.js';
 import { Rng } from '../../src/engine/rng.js';
@@ -12,7 +12,7 @@ import { loadAnyModel, loadModelSafetensors, saveModelSafetensors } from '../../
 import { createModel } from '../../src/harmofl/create_model.js';
 import { expectClose, readGolden, type GoldenArray } from '../golden/golden_files.js';
 
-const tmp = (): Promise<string> => mkdtemp(path.join(tmpdir(), 'harmofl-mst-'));
+const tmp = (): Promise<string> => tempDir('harmofl-mst-');
 
 /** The JSON header of a safetensors file, parsed by hand (u64 length, then JSON). */
 async function header(

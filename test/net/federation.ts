@@ -1,6 +1,6 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { tempDir } from '../temp_dir.js';
 import { writeSyntheticFederations } from '../../src/data/synthetic.js';
 import { provisionFederation, siteKitDir } from '../../src/pki/kits.js';
 import { start, type Proc } from './processes.js';
@@ -29,7 +29,7 @@ export const TINY = [
 
 /** A tiny three-site classification federation and its kits (server on 127.0.0.1). */
 export async function tinyDeployment(): Promise<{ root: string; data: string; kits: string }> {
-  const root = await mkdtemp(path.join(tmpdir(), 'harmofl-net-'));
+  const root = await tempDir('harmofl-net-');
   const dirs = await writeSyntheticFederations(path.join(root, 'data'), { ...TINY_SYNTH, sites: 3 });
   const kits = path.join(root, 'kits');
   await provisionFederation(kits, { federation: 'tiny', hosts: ['127.0.0.1'], port: 0, sites: SITES });

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { tempDir } from '../temp_dir.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/node_backend.js';
 import { Rng } from '../../src/engine/rng.js';
@@ -71,7 +70,7 @@ for (const config of CONFIGS) {
     assert.deepEqual(outputs(model.forward(probe, false)), batchBefore);
 
     // A calibrated model file keeps the statistics.
-    const file = path.join(await mkdtemp(path.join(tmpdir(), 'harmofl-cal-')), 'm.hflm');
+    const file = path.join(await tempDir('harmofl-cal-'), 'm.hflm');
     await saveModel(file, model);
     const loaded = await loadModel(file, new Rng(0));
     assert.ok(isCalibrated(loaded));

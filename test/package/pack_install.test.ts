@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { tempDir } from '../temp_dir.js';
 
 const exec = promisify(execFile);
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -29,7 +29,7 @@ console.log(JSON.stringify({ entries, rounds, meanTest: summary.meanTest, strate
 `;
 
 test('the packed tarball installs into a fresh project and runs a federation through the public API and through npx harmofl', async () => {
-  const work = await mkdtemp(path.join(tmpdir(), 'harmofl-pack-'));
+  const work = await tempDir('harmofl-pack-');
   // The suite has just built dist/; pack it as it is.
   const { stdout: packed } = await exec('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], { cwd: root });
   const tarball = path.join(work, packed.trim().split('\n').at(-1)!);

@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { tempDir } from '../temp_dir.js';
 import { readServerConfig, readSiteKit } from '../../src/pki/kit_config.js';
 
 const exec = promisify(execFile);
@@ -14,7 +14,7 @@ const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const mode = async (file: string): Promise<number> => (await stat(file)).mode & 0o777;
 
 test('provision makes a CA, a server kit and site kits whose certificates chain, name the right subjects and keep keys 0600', async () => {
-  const out = path.join(await mkdtemp(path.join(tmpdir(), 'harmofl-pki-')), 'kits');
+  const out = path.join(await tempDir('harmofl-pki-'), 'kits');
   await exec('node', [
     cli,
     'provision',

@@ -1,11 +1,11 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { tempDir } from '../temp_dir.js';
 import { decode as decodePng } from 'fast-png';
 import jpeg from 'jpeg-js';
 import * as nifti from 'nifti-reader-js';
@@ -90,7 +90,7 @@ let unet: AmpNormModel;
 
 before(async () => {
   await initBackend('wasm');
-  dir = await mkdtemp(path.join(tmpdir(), 'harmofl-predict-'));
+  dir = await tempDir('harmofl-predict-');
   synth = await writeSyntheticFederations(path.join(dir, 'synth'), { ...TINY_SYNTH, seed: 2 });
   const x = tf.randomUniform([4, 16, 16, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   unet = createModel({ kind: 'unet', inputShape: [3, 16, 16], initFeatures: 2, outChannels: 2 }, new Rng(3));

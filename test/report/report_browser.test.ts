@@ -1,10 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tempDir } from '../temp_dir.js';
 import { chromium } from 'playwright-core';
 import { WorkerPool } from '../../src/engine/worker_pool.js';
 import { compareStrategies } from '../../src/experiment/compare.js';
@@ -29,7 +29,7 @@ const ARGS = [
 
 let dirs: Record<'camelyon' | 'prostate' | 'nuclei', string>;
 let pool: WorkerPool<SimulationTasks>;
-const shots = await mkdtemp(path.join(tmpdir(), 'harmofl-report-shots-'));
+const shots = await tempDir('harmofl-report-shots-');
 
 before(async () => {
   // Enough test images for a confusion matrix with both classes, and two mask pictures per site.
@@ -68,25 +68,21 @@ const MEASURE = `(async () => {
 
 /** Opens `html` in headless Chromium (a fresh profile), reads what rendered, and saves a full-page screenshot to `shot`. */
 async function render(html: string, shot: string): Promise<Rendered> {
-  const profile = await mkdtemp(path.join(tmpdir(), 'harmofl-chromium-'));
+  const profile = await tempDir('harmofl-chromium-');
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1280, height: 900 },
+  });
   try {
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      viewport: { width: 1280, height: 900 },
-    });
-    try {
-      const page = await context.newPage();
-      await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
-      const rendered = (await page.evaluate(MEASURE)) as Rendered;
-      await page.screenshot({ path: shot, fullPage: true });
-      return rendered;
-    } finally {
-      await context.close();
-    }
+    const page = await context.newPage();
+    await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
+    const rendered = (await page.evaluate(MEASURE)) as Rendered;
+    await page.screenshot({ path: shot, fullPage: true });
+    return rendered;
   } finally {
-    await rm(profile, { recursive: true, force: true });
+    await context.close();
   }
 }
 
@@ -103,7 +99,7 @@ async function compareAndRender(
     existsSync(CHROMIUM),
     `${CHROMIUM} is missing: the report test needs Debian's Chromium (as root: apt-get update && apt-get install -y chromium; .ci/run does this in CI)`,
   );
-  const out = await mkdtemp(path.join(tmpdir(), 'harmofl-report-run-'));
+  const out = await tempDir('harmofl-report-run-');
   const prepared = await prepareRun({ data, rounds: 2, batch: 4, ...options });
   const { html } = await compareStrategies(prepared, strategies, out, pool, seeds === undefined ? {} : { seeds });
   return { rendered: await render(html, shot), out };
