@@ -955,9 +955,7 @@ void avgPoolGradTiled(const float* dy, float* dx, int n, int h, int w, int c, in
 }
 
 void copyRuns(const uint8_t* src, size_t srcStride, uint8_t* dst, size_t dstStride, size_t runBytes, int rows, int threads) {
-  // Small copies are not worth waking the helpers.
-  const int used = runBytes * rows >= (1u << 20) ? threads : 1;
-  localPool().run(used, [&](int tid, int nt, Barrier&) {
+  localPool().run(threadsFor(double(runBytes) * rows / sizeof(float), threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
     long r0, r1;
     share(rows, tid, nt, r0, r1);
     for (long r = r0; r < r1; r++) std::memcpy(dst + r * dstStride, src + r * srcStride, runBytes);
