@@ -100,7 +100,7 @@ function kernelOutputs(): Float32Array[] {
       const f = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same');
       outs.push(f(input, w), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(f(a, b))))([input, w]));
     }
-    // Under 512 tiles (or output pixels) the filter gradients split by (position, channel group), not by tiles.
+    // Under 2048 tiles (or output pixels) the filter gradients split by (position, channel group), not by tiles.
     const few = tf.randomNormal([1, 30, 34, 32], 0, 1, 'float32', 4) as tf.Tensor4D;
     const w3 = tf.randomNormal([3, 3, 32, 40], 0, 1, 'float32', 5) as tf.Tensor4D;
     for (const stride of [1, 2])
