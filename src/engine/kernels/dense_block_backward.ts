@@ -1,7 +1,7 @@
 import type { KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { KernelRunner, requiredInputs } from '../kernel_runner.js';
 import { heapPointer } from '../simd_module.js';
-import { copyRuns, type HeapBackend } from './heap_backend.js';
+import { copyRuns, strideFor, type HeapBackend } from './heap_backend.js';
 import { BN_BACKWARD } from './batch_norm_kernels.js';
 import { directConv } from './conv2d.js';
 import { directFilterGrad } from './conv2d_backprop_filter.js';
@@ -33,23 +33,26 @@ const denseBlockBackward =
     const pixels = n * h * w;
     const growth = get('w2_0').shape[3]!;
     const c0 = channels - layers * growth;
-    const slice = (src: TensorInfo, begin: number, size: number): TensorInfo => {
+    /** Channels [begin, begin + size) of src, whose pixels are `stride` floats apart. */
+    const slice = (src: TensorInfo, stride: number, begin: number, size: number): TensorInfo => {
       const out = r.track(b.makeOutput([n, h, w, size], 'float32'));
-      copyRuns(b, b.typedArrayFromHeap(src), begin, channels, b.typedArrayFromHeap(out), 0, size, size, pixels);
+      copyRuns(b, b.typedArrayFromHeap(src), begin, stride, b.typedArrayFromHeap(out), 0, size, size, pixels);
       return out;
     };
-    // Gradient of the normalized concatenation; in a raw block only the layers add to it.
-    const grad = r.track(b.makeOutput([n, h, w, channels], 'float32'));
+    // Gradient of the normalized concatenation (pixels `gradStride` floats apart, the layers add
+    // to it in place); in a raw block only the layers add to it.
+    const gradStride = strideFor(channels);
+    const grad = r.track(b.makeOutput([pixels * gradStride], 'float32'));
     if (raw) b.typedArrayFromHeap(grad).fill(0);
     // The copy on the kernels' threads: a JS set of the first block's 19 MB took 2.5-2.9 ms on the main thread alone.
-    else copyRuns(b, b.typedArrayFromHeap(dy), 0, channels, b.typedArrayFromHeap(grad), 0, channels, channels, pixels);
+    else copyRuns(b, b.typedArrayFromHeap(dy), 0, channels, b.typedArrayFromHeap(grad), 0, gradStride, channels, pixels);
     const bnGrad = (g: TensorInfo, name: string): TensorInfo =>
       r.run(BN_BACKWARD, { dy: g, xhat: get(`xhat${name}`), inv: get(`inv${name}`) }, { relu: true });
     /** Gradient of chunk j (0 the input, i + 1 layer i's new features) at channels [begin, begin + size). */
     const chunkGrad = (j: number, begin: number, size: number): TensorInfo => {
-      const viaNormalized = !raw || j < layers ? bnGrad(slice(grad, begin, size), `${j}`) : undefined;
+      const viaNormalized = !raw || j < layers ? bnGrad(slice(grad, gradStride, begin, size), `${j}`) : undefined;
       if (!raw) return viaNormalized!;
-      const direct = slice(dy, begin, size);
+      const direct = slice(dy, channels, begin, size);
       return viaNormalized === undefined ? direct : r.run('Add', { a: viaNormalized, b: direct });
     };
     const conv3 = { strides: [1, 1], pad, dataFormat: 'NHWC' };
@@ -85,7 +88,7 @@ const denseBlockBackward =
         ci: bottleneck,
         filter: heapPointer(b, r.transpose(w1, [0, 1, 3, 2])),
         y: heapPointer(b, grad),
-        yStride: channels,
+        yStride: gradStride,
         co: begin,
         accumulate: true,
       });

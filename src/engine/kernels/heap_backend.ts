@@ -41,5 +41,13 @@ export function copyRuns(
   );
 }
 
+/**
+ * Floats between the pixels of a scratch buffer with `channels` channels that kernels write in
+ * strided slices: a multiple of 256 gets 16 more. Rows 1 KiB or more apart in a power of two
+ * share cache sets, and a convolution adding into such rows ran 1.2-1.3x faster on two threads
+ * than on one, against 1.7x with the rows one cache line further apart.
+ */
+export const strideFor = (channels: number): number => (channels % 256 === 0 ? channels + 16 : channels);
+
 /** v rounded up to a multiple of m (channel counts padded to SIMD widths). */
 export const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
