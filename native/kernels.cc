@@ -257,20 +257,19 @@ void conv(const float* x, const float* w, float* y, float* packed, int n, int hp
   const long pixels = static_cast<long>(n) * oh * ow;
   const size_t xRow = static_cast<size_t>(wp) * xStride;
   const long block = convBlockPixels(pixels);
-  WorkQueue queue((pixels + block - 1) / block);
-  localPool().run(threadsFor(double(pixels) * k * co8, threads), [&](int tid, int nt, Barrier& barrier) {
-    long r0, r1;
-    share(k, tid, nt, r0, r1);
-    packPanels(packed, k, co, co8, r0, r1, [&](long r, int o) { return w[r * co + o]; });
-    barrier.wait();
-    for (long b; queue.take(b);) {
+  const int nt = threadsFor(double(pixels) * k * co8, threads);
+  WorkQueue pack(k, grainFor(k, nt)), blocks((pixels + block - 1) / block);
+  localPool().run(nt, [&](int slot) {
+    pack.drain(slot, [&](long r0, long r1) { packPanels(packed, k, co, co8, r0, r1, [&](long r, int o) { return w[r * co + o]; }); });
+    pack.finish();
+    blocks.drain(slot, [&](long b, long) {
       const long p0 = b * block;
       const long count = std::min<long>(block, pixels - p0);
       gemmRows(
           packed, k, co8, count, kh, kw, ci, xStride, xRow, accumulate,
           [&](long i) { return x + windowStart(p0 + i, oh, ow, hp, wp, sh, sw) * xStride; },
           [&](long i) { return y + (p0 + i) * yStride; });
-    }
+    });
   });
 }
 
@@ -362,6 +361,36 @@ inline void gradOutputTransform(const float* mp, size_t mStride, float* dp, size
   }
 }
 
+/** Packs the Winograd filter U for input channels [c0, c1): panels [o][c][width] per point k (zeros past wci and co). */
+void packWinogradFilter(const float* w, float* u, long c0, long c1, int ci, int wci, int co, int co8, size_t uStride, size_t tap) {
+  for (int o = 0; o < co8;) {
+    const int pw = convPanelWidth(o, co8);
+    for (long c = c0; c < c1; c++)
+      for (int j = 0; j < pw; j++) {
+        float m[16] = {0};
+        if (c < wci && o + j < co) {
+          const float* g = w + c * co + o + j;
+          float t[4][3];
+          for (int s = 0; s < 3; s++) {
+            const float g0 = g[s * tap], g1 = g[(3 + s) * tap], g2 = g[(6 + s) * tap];
+            t[0][s] = g0;
+            t[1][s] = 0.5f * (g0 + g1 + g2);
+            t[2][s] = 0.5f * (g0 - g1 + g2);
+            t[3][s] = g2;
+          }
+          for (int i = 0; i < 4; i++) {
+            m[4 * i] = t[i][0];
+            m[4 * i + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+            m[4 * i + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+            m[4 * i + 3] = t[i][2];
+          }
+        }
+        for (int kk = 0; kk < 16; kk++) u[kk * uStride + static_cast<size_t>(o) * ci + c * pw + j] = m[kk];
+      }
+    o += pw;
+  }
+}
+
 void winograd(const float* x, const float* w, float* y, int n, int ih, int iw, int ci, int wci, int oh, int ow, int co,
               int yStride, int top, int left, int threads) {
   const WinoPlane plane{x, ih, iw, ci, top, left};
@@ -372,38 +401,11 @@ void winograd(const float* x, const float* w, float* y, int n, int ih, int iw, i
   // U[k] packed as panels [o][c][width]: (G g G^T)[k], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
   float* u = localScratch(16 * uStride, 0);
   const size_t tap = static_cast<size_t>(wci) * co;
-  const long blocks = (tiles + kWinoBlock - 1) / kWinoBlock;
-  WorkQueue queue(blocks);
-  localPool().run(threadsFor(double(tiles) * 16 * ci * co8, threads), [&](int tid, int nt, Barrier& barrier) {
-    long c0, c1;
-    share(ci, tid, nt, c0, c1);
-    for (int o = 0; o < co8;) {
-      const int pw = convPanelWidth(o, co8);
-      for (long c = c0; c < c1; c++)
-        for (int j = 0; j < pw; j++) {
-          float m[16] = {0};
-          if (c < wci && o + j < co) {
-            const float* g = w + c * co + o + j;
-            float t[4][3];
-            for (int s = 0; s < 3; s++) {
-              const float g0 = g[s * tap], g1 = g[(3 + s) * tap], g2 = g[(6 + s) * tap];
-              t[0][s] = g0;
-              t[1][s] = 0.5f * (g0 + g1 + g2);
-              t[2][s] = 0.5f * (g0 - g1 + g2);
-              t[3][s] = g2;
-            }
-            for (int i = 0; i < 4; i++) {
-              m[4 * i] = t[i][0];
-              m[4 * i + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-              m[4 * i + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-              m[4 * i + 3] = t[i][2];
-            }
-          }
-          for (int kk = 0; kk < 16; kk++) u[kk * uStride + static_cast<size_t>(o) * ci + c * pw + j] = m[kk];
-        }
-      o += pw;
-    }
-    barrier.wait();
+  const int nt = threadsFor(double(tiles) * 16 * ci * co8, threads);
+  WorkQueue pack(ci, grainFor(ci, nt)), blocks((tiles + kWinoBlock - 1) / kWinoBlock);
+  localPool().run(nt, [&](int slot) {
+    pack.drain(slot, [&](long c0, long c1) { packWinogradFilter(w, u, c0, c1, ci, wci, co, co8, uStride, tap); });
+    pack.finish();
     const size_t vStride = static_cast<size_t>(kWinoBlock) * ci;
     const size_t mStride = static_cast<size_t>(kWinoBlock) * co8;
     float* v = localScratch(16 * (vStride + mStride) + plane.edgeFloats(), 1);
@@ -411,7 +413,7 @@ void winograd(const float* x, const float* w, float* y, int n, int ih, int iw, i
     float* edge = m + 16 * mStride;
     const size_t xRow = plane.patchRow();
     const size_t yPix = yStride, yLine = static_cast<size_t>(ow) * yStride;
-    for (long b; queue.take(b);) {
+    blocks.drain(slot, [&](long b, long) {
       const long q0 = b * kWinoBlock;
       const long count = std::min<long>(kWinoBlock, tiles - q0);
       // V[k][tile][c] = (B^T d B)[k], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
@@ -447,7 +449,7 @@ void winograd(const float* x, const float* w, float* y, int n, int ih, int iw, i
         const float* mt = m + t * co8;
         for (int o = 0; o < co8; o += 8) outputTransform<F8>(mt + o, mStride, y00 + o, yPix, yLine, right, below);
       }
-    }
+    });
   });
 }
 
@@ -620,44 +622,45 @@ inline void zeroItems(float* out, int positions, int ci, int co, long i0, long i
 }
 
 /**
- * Runs a filter gradient's accumulation on `threads` threads into total ([positions][ci][co]), then
- * `finish` (tid, nt) after a barrier. With chunks >= 2 the chunks go to whichever thread is free,
- * each summed into its own copy in `parts` (room for `chunks` copies), and the copies are added in
- * chunk order into total; else each thread owns a range of (channel group, position) items and
- * accumulates them into total with no barrier. accumulate(sums, position begin, position end,
- * item begin, item end) adds one range.
+ * Runs a filter gradient's accumulation on up to `threads` threads into total
+ * ([positions][ci][co]), then `finish` (begin, end) over chunks of [0, finishItems). With chunks
+ * >= 2 the chunks go to whichever thread is free, each summed into its own copy in `parts` (room
+ * for `chunks` copies), and the copies are added in chunk order into total; else ranges of
+ * (channel group, position) items go to whichever thread is free and accumulate straight into
+ * total. accumulate(sums, position begin, position end, item begin, item end) adds one range.
  */
 template <class Accumulate, class Finish>
 void splitFilterGrad(float* total, float* parts, int positions, int ci, int co, long work, long chunks, int threads,
-                     Accumulate accumulate, Finish finish) {
-  const size_t outputs = static_cast<size_t>(positions) * ci * co;
+                     Accumulate accumulate, long finishItems, Finish finish) {
+  const long outputs = static_cast<long>(positions) * ci * co;
   const long items = static_cast<long>(positions) * ((ci + 4 * FC - 1) / (4 * FC));
-  WorkQueue queue(std::max<long>(chunks, 1));
-  localPool().run(threads, [&](int tid, int nt, Barrier& barrier) {
+  // Each range of items packs dy once more: one range per thread.
+  WorkQueue partials(chunks >= 2 ? chunks : items, chunks >= 2 ? 1 : grainFor(items, threads, 1));
+  WorkQueue reduce(chunks >= 2 ? outputs : 0, grainFor(outputs, threads)), finishing(finishItems, grainFor(finishItems, threads));
+  localPool().run(threads, [&](int slot) {
     if (chunks >= 2) {
-      for (long j; queue.take(j);) {
+      partials.drain(slot, [&](long j, long) {
         float* part = parts + j * outputs;
         zeroItems(part, positions, ci, co, 0, items);
         accumulate(part, work * j / chunks, work * (j + 1) / chunks, 0L, items);
-      }
-      barrier.wait();
-      long e0, e1;
-      share(static_cast<long>(outputs), tid, nt, e0, e1);
-      for (long e = e0; e < e1; e++) {
-        float sum = parts[e];
-        for (long j = 1; j < chunks; j++) sum += parts[j * outputs + e];
-        total[e] = sum;
-      }
+      });
+      partials.finish();
+      reduce.drain(slot, [&](long e0, long e1) {
+        for (long e = e0; e < e1; e++) {
+          float sum = parts[e];
+          for (long j = 1; j < chunks; j++) sum += parts[j * outputs + e];
+          total[e] = sum;
+        }
+      });
+      reduce.finish();
     } else {
-      long i0, i1;
-      share(items, tid, nt, i0, i1);
-      if (i0 < i1) {
+      partials.drain(slot, [&](long i0, long i1) {
         zeroItems(total, positions, ci, co, i0, i1);
         accumulate(total, 0L, work, i0, i1);
-      }
+      });
+      partials.finish();
     }
-    barrier.wait();
-    finish(tid, nt);
+    finishing.drain(slot, finish);
   });
 }
 
@@ -675,7 +678,7 @@ void filterGrad(const float* x, const float* dy, float* out, int n, int hp, int 
       [&](float* part, long r0, long r1, long i0, long i1) {
         filterGradAccumulate(x, dy, part, g, r0, r1, i0, i1, localScratch(gradPanelFloats(g), 1));
       },
-      [](int, int) {});
+      0, [](long, long) {});
 }
 
 /** The geometry of a Winograd filter gradient: x's plane, dy oh x ow x co, in 2x2 output tiles. */
@@ -758,10 +761,8 @@ void winogradFilterGrad(const float* x, const float* dy, float* out, int n, int 
         float* v = localScratch(panels + g.x.edgeFloats(), 1);
         winoGradAccumulate(dy, part, g, q0, q1, i0, i1, v, v + 16 * static_cast<size_t>(kWinoGradBlock) * ci, v + panels);
       },
-      [&](int tid, int nt) {
+      static_cast<long>(mStride) / 8, [&](long e0, long e1) {
         // dW = A^T M A per (c, o), A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1].
-        long e0, e1;
-        share(static_cast<long>(mStride) / 8, tid, nt, e0, e1);
         for (long e = 8 * e0; e < 8 * e1; e += 8) gradOutputTransform<F8>(m + e, mStride, out + e, mStride);
       });
 }
@@ -828,15 +829,15 @@ void channelSums(const float* u, const float* v, int rows, int channels, double*
   // The calling thread is also thread 0, whose sums take slot 0.
   double* parts = localDoubles(chunks * width, 1);
   WorkQueue queue(chunks);
-  localPool().run(threadsFor(double(rows) * channels, threads, kMemoryWork), [&](int, int, Barrier&) {
+  localPool().run(threadsFor(double(rows) * channels, threads, kMemoryWork), [&](int slot) {
     // Sums go to the thread's own scratch first: adjacent chunks' copies share a cache line at
     // their ends, which the two threads would pass back and forth on every row.
     double* sums = localDoubles(width, 0);
-    for (long j; queue.take(j);) {
+    queue.drain(slot, [&](long j, long) {
       std::fill(sums, sums + width, 0.0);
       (relu ? rowSums<true> : rowSums<false>)(u, v, rows * j / chunks, rows * (j + 1) / chunks, channels, sums, sums + channels);
       std::copy(sums, sums + width, parts + j * width);
-    }
+    });
   });
   for (size_t e = 0; e < width; e++) {
     double total = parts[e];
@@ -889,9 +890,7 @@ void channelAffine(const float* u, const float* v, float* out, int rows, int cha
   // One of four instantiations, chosen once per call rather than per row.
   const auto pass = relu ? (rect != nullptr ? affineRows<true, true> : affineRows<true, false>)
                           : (rect != nullptr ? affineRows<false, true> : affineRows<false, false>);
-  localPool().run(threadsFor(double(rows) * channels, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
-    long r0, r1;
-    share(rows, tid, nt, r0, r1);
+  parallelFor(rows, threadsFor(double(rows) * channels, threads, kMemoryWork), [&](long r0, long r1) {
     pass(u, v, out, r0, r1, channels, coef, rect, rectStride);
   });
 }
@@ -926,9 +925,7 @@ void maxPoolGradImage(const float* x, const float* dy, float* dx, int h, int w, 
 void maxPoolGrad(const float* x, const float* dy, float* dx, int n, int h, int w, int c, int oh, int ow, int fh, int fw, int sh,
                  int sw, int padTop, int padLeft, int threads) {
   const size_t plane = static_cast<size_t>(h) * w * c;
-  localPool().run(threadsFor(double(n) * plane, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
-    long i0, i1;
-    share(n, tid, nt, i0, i1);
+  parallelFor(n, threadsFor(double(n) * plane, threads, kMemoryWork), [&](long i0, long i1) {
     std::vector<float> best(c);
     std::vector<long> at(c);
     for (long img = i0; img < i1; img++)
@@ -955,18 +952,14 @@ void avgPoolGradImage(const float* dy, float* dx, int h, int w, int c, int oh, i
 void avgPoolGradTiled(const float* dy, float* dx, int n, int h, int w, int c, int oh, int ow, int fh, int fw, float scale,
                       int threads) {
   const size_t plane = static_cast<size_t>(h) * w * c;
-  localPool().run(threadsFor(double(n) * plane, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
-    long i0, i1;
-    share(n, tid, nt, i0, i1);
+  parallelFor(n, threadsFor(double(n) * plane, threads, kMemoryWork), [&](long i0, long i1) {
     for (long img = i0; img < i1; img++)
       avgPoolGradImage(dy + img * static_cast<long>(oh) * ow * c, dx + img * plane, h, w, c, oh, ow, fh, fw, scale);
   });
 }
 
 void copyRuns(const uint8_t* src, size_t srcStride, uint8_t* dst, size_t dstStride, size_t runBytes, int rows, int threads) {
-  localPool().run(threadsFor(double(runBytes) * rows / sizeof(float), threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
-    long r0, r1;
-    share(rows, tid, nt, r0, r1);
+  parallelFor(rows, threadsFor(double(runBytes) * rows / sizeof(float), threads, kMemoryWork), [&](long r0, long r1) {
     for (long r = r0; r < r1; r++) std::memcpy(dst + r * dstStride, src + r * srcStride, runBytes);
   });
 }
@@ -976,9 +969,7 @@ void padPlane(const float* src, float* dst, int n, int h, int w, int c, int hp, 
   const size_t rowFloats = static_cast<size_t>(wp) * cp;
   // Destination columns that come from the source.
   const int j0 = std::max(0, left), j1 = std::min(wp, w + left);
-  localPool().run(threadsFor(double(rows) * rowFloats, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
-    long r0, r1;
-    share(rows, tid, nt, r0, r1);
+  parallelFor(rows, threadsFor(double(rows) * rowFloats, threads, kMemoryWork), [&](long r0, long r1) {
     for (long r = r0; r < r1; r++) {
       float* d = dst + r * rowFloats;
       const long img = r / hp;
@@ -1023,9 +1014,7 @@ inline void elementwiseRuns(const float* a, const float* b, float* out, long e0,
 }
 
 void elementwise(int op, const float* a, const float* b, float* out, long count, long bCount, int threads) {
-  localPool().run(threadsFor(double(count), threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
-    long e0, e1;
-    share(count, tid, nt, e0, e1);
+  parallelFor(count, threadsFor(double(count), threads, kMemoryWork), [&](long e0, long e1) {
     switch (op) {
       case 0:
         return elementwiseRuns<0>(a, b, out, e0, e1, bCount);
@@ -1081,9 +1070,7 @@ void transposeTiles(const float* src, float* dst, int batches, int rows, int col
                     long dstRow, int threads) {
   constexpr int T = 32;
   const long rowTiles = (rows + T - 1) / T;
-  localPool().run(threadsFor(double(batches) * rows * cols, threads, kMemoryWork), [&](int tid, int nt, Barrier&) {
-    long t0, t1;
-    share(static_cast<long>(batches) * rowTiles, tid, nt, t0, t1);
+  parallelFor(static_cast<long>(batches) * rowTiles, threadsFor(double(batches) * rows * cols, threads, kMemoryWork), [&](long t0, long t1) {
     for (long t = t0; t < t1; t++) {
       const long b = t / rowTiles;
       const int i0 = static_cast<int>(t - b * rowTiles) * T;

@@ -8,8 +8,12 @@ namespace hfl {
 // kernel calls of a training step (BatchNorm glue, tfjs ops, JS), short enough that an idle client
 // does not hold its cores (OpenMP runtimes spin for 0.2 s by default).
 static constexpr auto kSpinTime = std::chrono::milliseconds(2);
-// Barrier waits inside a region are short; past this many re-reads the waiter yields its core.
+// Waits for another thread's chunk are short; past this many re-reads the waiter yields its core.
 static constexpr int kSpins = 100000;
+
+static constexpr uint64_t kClosed = uint64_t{1} << 31;
+static constexpr uint64_t kInside = kClosed - 1;
+static constexpr int kRegionShift = 32;
 
 /**
  * One step of a spin-wait. No PAUSE: on a KVM guest a vCPU looping on PAUSE appears to be taken
@@ -18,14 +22,10 @@ static constexpr int kSpins = 100000;
  */
 inline void relax() { asm volatile("" ::: "memory"); }
 
-void Barrier::wait() {
-  const unsigned gen = generation_.load(std::memory_order_acquire);
-  if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == parties_) {
-    arrived_.store(0, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
-    return;
-  }
-  for (int i = 0; generation_.load(std::memory_order_acquire) == gen; i++) {
+/** Spins until done(), yielding the core after kSpins re-reads. */
+template <class Done>
+void spinUntil(Done done) {
+  for (int i = 0; !done(); i++) {
     if (i < kSpins)
       relax();
     else
@@ -33,66 +33,71 @@ void Barrier::wait() {
   }
 }
 
+void WorkQueue::finish() const {
+  spinUntil([this] { return done_.load(std::memory_order_acquire) >= count_; });
+}
+
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_.store(true);
-    generation_.fetch_add(1);
+    state_.store(((state_.load() >> kRegionShift) + 1) << kRegionShift | kClosed);
   }
   wake_.notify_all();
   for (auto& t : helpers_) t.join();
 }
 
 void ThreadPool::grow(int helpers) {
-  // A helper starts from the generation current now, so the next run's bump is one it waits for.
-  const unsigned seen = generation_.load();
-  while (static_cast<int>(helpers_.size()) < helpers) {
-    const int index = static_cast<int>(helpers_.size()) + 1;
-    helpers_.emplace_back([this, index, seen] { helperLoop(index, seen); });
-  }
+  // A helper starts from the region current now, so the next run's is one it joins.
+  const uint64_t seen = state_.load() >> kRegionShift;
+  while (static_cast<int>(helpers_.size()) < helpers) helpers_.emplace_back([this, seen] { helperLoop(seen); });
 }
 
-void ThreadPool::helperLoop(int index, unsigned seen) {
+void ThreadPool::helperLoop(uint64_t seen) {
   for (;;) {
-    unsigned gen;
+    uint64_t s;
     const auto until = std::chrono::steady_clock::now() + kSpinTime;
-    while ((gen = generation_.load(std::memory_order_acquire)) == seen) {
-      for (int i = 0; i < 256 && (gen = generation_.load(std::memory_order_acquire)) == seen; i++) relax();
-      if (gen != seen || std::chrono::steady_clock::now() > until) break;
+    while (((s = state_.load(std::memory_order_acquire)) >> kRegionShift) == seen) {
+      for (int i = 0; i < 256 && ((s = state_.load(std::memory_order_acquire)) >> kRegionShift) == seen; i++) relax();
+      if ((s >> kRegionShift) != seen || std::chrono::steady_clock::now() > until) break;
     }
-    if (gen == seen) {
+    if ((s >> kRegionShift) == seen) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return generation_.load() != seen; });
-      gen = generation_.load();
+      wake_.wait(lock, [&] { return (state_.load() >> kRegionShift) != seen; });
+      s = state_.load(std::memory_order_acquire);
     }
-    seen = gen;
     if (stop_.load()) return;
-    if (index < active_) {
-      (*body_)(index, active_, *barrier_);
-      remaining_.fetch_sub(1, std::memory_order_acq_rel);
+    // Join the region if it is still open and wants another helper; a failed exchange reloads s.
+    for (;;) {
+      seen = s >> kRegionShift;
+      if ((s & kClosed) != 0 || static_cast<int>(s & kInside) >= limit_.load(std::memory_order_relaxed)) break;
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        (*body_)(static_cast<int>(s & kInside) + 1);
+        state_.fetch_sub(1, std::memory_order_release);
+        break;
+      }
     }
   }
 }
 
 void ThreadPool::run(int threads, const RegionBody& body) {
   if (threads <= 1) {
-    Barrier single(1);
-    body(0, 1, single);
+    body(0);
     return;
   }
   grow(threads - 1);
-  Barrier barrier(threads);
   {
+    // The previous region is closed and empty, so nothing reads body_ or limit_ now.
     std::lock_guard<std::mutex> lock(mutex_);
     body_ = &body;
-    barrier_ = &barrier;
-    active_ = threads;
-    remaining_.store(threads - 1);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+    limit_.store(threads - 1, std::memory_order_relaxed);
+    state_.store(((state_.load() >> kRegionShift) + 1) << kRegionShift, std::memory_order_release);
   }
   wake_.notify_all();
-  body(0, threads, barrier);
-  while (remaining_.load(std::memory_order_acquire) > 0) relax();
+  body(0);
+  // Close the region to helpers that have not joined it, then wait for those inside.
+  state_.fetch_or(kClosed, std::memory_order_acq_rel);
+  spinUntil([this] { return (state_.load(std::memory_order_acquire) & kInside) == 0; });
 }
 
 ThreadPool& localPool() {

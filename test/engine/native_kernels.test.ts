@@ -21,9 +21,9 @@ test('the native kernels load and name their instruction set', { skip: skipNativ
   assert.ok(load.addon.describe().hardwareThreads >= 1);
 });
 
-test('the FMA loop runs on every thread asked for and reports the slowest one', { skip: skipNative }, () => {
+test('the FMA loop runs on the threads asked for and reports the slowest one', { skip: skipNative }, () => {
   const { addon } = loadNativeKernels('native');
-  // The slowest of the threads' rates: a helper that never ran its share would leave a 0.
+  // The slowest of the threads' rates (a helper that joined too late to run would be left out).
   for (const threads of [1, 2, 3]) {
     const gflops = addon!.fmaPeak(0.02, threads);
     assert.ok(Number.isFinite(gflops) && gflops > 1, `fmaPeak on ${threads} thread(s) gave ${gflops}`);
@@ -125,6 +125,47 @@ function kernelOutputs(): Float32Array[] {
     return outs.map((t) => t.dataSync() as Float32Array);
   });
 }
+
+test(
+  'back-to-back calls with late helpers: every call complete and bit-identical (more threads than cores, cores kept busy)',
+  { skip: skipNative },
+  async () => {
+    const { addon } = loadNativeKernels('native');
+    // Small calls alternate 1, 2 and 3 threads while a worker thread spins: helpers often reach a
+    // call after the caller has done every chunk, and must then skip it rather than run a finished one.
+    const [rows, channels, count] = [2048, 40, 65536];
+    const bytes = 4 * rows * channels;
+    const heap = new ArrayBuffer(bytes + 16 * channels + 8 * count + 64);
+    const values = new Float32Array(heap, 0, rows * channels);
+    for (let i = 0; i < values.length; i++) values[i] = Math.sin(i) * 2;
+    const sums = new Float64Array(heap, bytes, 2 * channels);
+    const outAt = bytes + 16 * channels;
+    const out = new Float32Array(heap, outAt, count);
+    const { Worker } = await import('node:worker_threads');
+    const spinner = new Worker('const end = Date.now() + 10000; while (Date.now() < end) {}', { eval: true });
+    try {
+      let reference: number[] | undefined;
+      const started = Date.now();
+      for (let call = 0; call < 3000 && Date.now() - started < 8000; call++) {
+        const threads = 1 + (call % 3);
+        out.fill(-1);
+        // out = values[0, count) + values[i % 8]: 32 Ki elements per thread, so it splits.
+        addon!.elementwise(heap, threads, 0, 0, 0, outAt, count, 8);
+        for (let i = 0; i < count; i += 509) assert.equal(out[i], Math.fround(values[i]! + values[i % 8]!), `call ${call}: element ${i}`);
+        assert.equal(out[count - 1], Math.fround(values[count - 1]! + values[(count - 1) % 8]!), `call ${call}: last element`);
+        addon!.channelSums(heap, threads, 0, 0, rows, channels, bytes, call % 2 === 1);
+        if (call % 2 === 1) {
+          const got = Array.from(sums);
+          reference ??= got;
+          assert.deepEqual(got, reference, `call ${call} on ${threads} threads`);
+        }
+      }
+      assert.ok(reference !== undefined);
+    } finally {
+      await spinner.terminate();
+    }
+  },
+);
 
 test(
   'native kernels give bit-identical results on 1, 2 and 3 threads (every output is summed by one thread in one order)',
