@@ -826,7 +826,7 @@ inline long rowChunks(int rows, int channels) {
 void channelSums(const float* u, const float* v, int rows, int channels, double* out, bool relu, int threads) {
   const long chunks = rowChunks(rows, channels);
   const size_t width = 2 * static_cast<size_t>(channels);
-  // The calling thread is also thread 0, whose sums take slot 0.
+  // Scratch slot 1: every thread running the body, the caller included, sums into its own slot 0.
   double* parts = localDoubles(chunks * width, 1);
   WorkQueue queue(chunks);
   localPool().run(threadsFor(double(rows) * channels, threads, kMemoryWork), [&](int slot) {

@@ -22,6 +22,9 @@ static constexpr int kRegionShift = 32;
  */
 inline void relax() { asm volatile("" ::: "memory"); }
 
+/** The state that opens region `state`'s successor: its number one higher, open, nobody inside. */
+inline uint64_t nextRegion(uint64_t state) { return ((state >> kRegionShift) + 1) << kRegionShift; }
+
 /** Spins until done(), yielding the core after kSpins re-reads. */
 template <class Done>
 void spinUntil(Done done) {
@@ -41,7 +44,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_.store(true);
-    state_.store(((state_.load() >> kRegionShift) + 1) << kRegionShift | kClosed);
+    state_.store(nextRegion(state_.load()) | kClosed);
   }
   wake_.notify_all();
   for (auto& t : helpers_) t.join();
@@ -91,7 +94,7 @@ void ThreadPool::run(int threads, const RegionBody& body) {
     std::lock_guard<std::mutex> lock(mutex_);
     body_ = &body;
     limit_.store(threads - 1, std::memory_order_relaxed);
-    state_.store(((state_.load() >> kRegionShift) + 1) << kRegionShift, std::memory_order_release);
+    state_.store(nextRegion(state_.load()), std::memory_order_release);
   }
   wake_.notify_all();
   body(0);
