@@ -23,6 +23,14 @@ test('wasm Add, Sub, Multiply and Relu equal the cpu backend bit for bit: same s
       [4, 9, 11, 2],
       [4, 9, 11, 1],
     ], // broadcast inside: the stock kernel
+    [
+      [4, 24, 16, 3],
+      [4, 1, 1, 3],
+    ], // per image (AmpNorm's shift): one call per image
+    [
+      [3, 2, 80, 16],
+      [3, 2, 1, 16],
+    ], // per leading pair
     [[5, 7], []], // a scalar
     [[3], [1, 1, 3]], // higher rank second: the stock kernel
   ];

@@ -11,15 +11,15 @@ import { maxPoolGradConfig } from './max_pool_grad.js';
 import { avgPoolGradConfig } from './avg_pool_grad.js';
 import { reverseConfig } from './reverse.js';
 import { transposeConfig } from './transpose.js';
-import { sumConfig } from './sum.js';
+import { meanConfig, sumConfig } from './sum.js';
 import { elementwiseConfigs } from './elementwise.js';
 import { padV2Config, sliceConfig } from './plane_pad_slice.js';
 
 /**
  * Kernels this project supplies per backend: wasm lacks the conv filter gradient, has a forward
  * convolution slower than our SIMD one (assembly/), a slow input gradient, an Identity that copies, slice-per-row Concat and SplitV, pooling gradients
- * that re-scan windows, an element-by-element Transpose and Reverse, a Sum over leading axes
- * that transposes first, single-threaded elementwise ops, padding and slicing, and no fused BatchNorm (ours:
+ * that re-scan windows, an element-by-element Transpose and Reverse, a Sum and Mean
+ * that transpose first, single-threaded elementwise ops, padding and slicing, and no fused BatchNorm (ours:
  * `HarmoflBatchNormForward` / `Backward`) or dense blocks (`HarmoflDenseBlockForward` / `Backward`).
  */
 const KERNELS: Record<string, Array<(backend: string) => KernelConfig>> = {
@@ -39,6 +39,7 @@ const KERNELS: Record<string, Array<(backend: string) => KernelConfig>> = {
     transposeConfig,
     reverseConfig,
     sumConfig,
+    meanConfig,
     padV2Config,
     sliceConfig,
     ...elementwiseConfigs,
