@@ -122,6 +122,8 @@ function kernelOutputs(): Float32Array[] {
     outs.push(bnRelu(wide), ...tf.grads((a: tf.Tensor) => tf.sum(tf.square(bnRelu(a as tf.Tensor4D))))([wide]));
     outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'))))([x]));
     outs.push(...tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'))))([x]));
+    // Reductions on the channel sums: per image (a global average pool) and of everything (a norm).
+    outs.push(tf.mean(wide, [1, 2]), tf.sum(wide));
     return outs.map((t) => t.dataSync() as Float32Array);
   });
 }

@@ -40,12 +40,12 @@ const denseBlockBackward =
       return out;
     };
     // Gradient of the normalized concatenation (pixels `gradStride` floats apart, the layers add
-    // to it in place); in a raw block only the layers add to it.
+    // to it in place). In a raw block only the layers make it: the last layer's writes its
+    // channels, the others add to them (its last chunk, never normalized, is never read).
     const gradStride = strideFor(channels);
     const grad = r.track(b.makeOutput([pixels * gradStride], 'float32'));
-    if (raw) b.typedArrayFromHeap(grad).fill(0);
     // The copy on the kernels' threads: a JS set of the first block's 19 MB took 2.5-2.9 ms on the main thread alone.
-    else copyRuns(b, b.typedArrayFromHeap(dy), 0, channels, b.typedArrayFromHeap(grad), 0, gradStride, channels, pixels);
+    if (!raw) copyRuns(b, b.typedArrayFromHeap(dy), 0, channels, b.typedArrayFromHeap(grad), 0, gradStride, channels, pixels);
     const bnGrad = (g: TensorInfo, name: string): TensorInfo =>
       r.run(BN_BACKWARD, { dy: g, xhat: get(`xhat${name}`), inv: get(`inv${name}`) }, { relu: true });
     /** Gradient of chunk j (0 the input, i + 1 layer i's new features) at channels [begin, begin + size). */
@@ -80,7 +80,7 @@ const denseBlockBackward =
         dw: heapPointer(b, dw1),
       });
       outs.unshift(dw1, dw2);
-      // grad[:, :begin] += dc1 w1^T, that convolution's input gradient, in place.
+      // grad[:, :begin] += dc1 w1^T, that convolution's input gradient, in place (= for a raw block's last layer).
       directConv(b, {
         ...shape,
         x: heapPointer(b, dc1),
@@ -90,7 +90,7 @@ const denseBlockBackward =
         y: heapPointer(b, grad),
         yStride: gradStride,
         co: begin,
-        accumulate: true,
+        accumulate: !raw || i < layers - 1,
       });
     }
     outs.unshift(chunkGrad(0, 0, c0));
