@@ -29,17 +29,19 @@ function tiling(times: number, most: number): number {
 
 /**
  * How `small` repeats over `big` as (outer, inner) runs: for each of `outer` leading indices the
- * two share, small's `inner` floats repeat along big's `bigInner` floats of that index (a per-image
- * shift [N, 1, 1, C] of [N, H, W, C]: outer N). Undefined when it does not, or the runs are short.
+ * two share, small's `inner` floats repeat along big's `bigInner` floats of that index. The fewest
+ * shared indices win: none for a bias or the same shape, N for a per-image shift [N, 1, 1, C] of
+ * [N, H, W, C]. Undefined when small does not repeat so, or the runs of a split are short.
  */
 function outerRuns(big: number[], small: number[]): { outer: number; bigInner: number; inner: number } | undefined {
   if (small.length > big.length) return undefined;
   const padded = [...Array<number>(big.length - small.length).fill(1), ...small];
-  const shared = padded.findIndex((d, i) => d !== big[i] || d === 1);
-  if (shared <= 0 || !repeatsAlongLeading(big.slice(shared), padded.slice(shared))) return undefined;
-  const outer = util.sizeFromShape(big.slice(0, shared));
-  const bigInner = util.sizeFromShape(big.slice(shared));
-  return bigInner >= MIN_SPLIT_ELEMENTS ? { outer, bigInner, inner: util.sizeFromShape(padded.slice(shared)) } : undefined;
+  for (let k = 0; k === 0 || (k < big.length && padded[k - 1] === big[k - 1]); k++) {
+    if (!repeatsAlongLeading(big.slice(k), padded.slice(k))) continue;
+    const [outer, bigInner] = [util.sizeFromShape(big.slice(0, k)), util.sizeFromShape(big.slice(k))];
+    return outer === 1 || bigInner >= MIN_SPLIT_ELEMENTS ? { outer, bigInner, inner: util.sizeFromShape(padded.slice(k)) } : undefined;
+  }
+  return undefined;
 }
 
 /**
@@ -66,9 +68,8 @@ function elementwiseConfig(op: ElementwiseOp, backendName: string): KernelConfig
     if (a.dtype !== 'float32' || c.dtype !== 'float32') return stock(args);
     if (op !== 'Sub' && util.sizeFromShape(c.shape) > util.sizeFromShape(a.shape)) [a, c] = [c, a];
     const count = util.sizeFromShape(a.shape);
-    const bCount = util.sizeFromShape(c.shape);
-    if (count === 0 || bCount === 0) return stock(args);
-    const runs = repeatsAlongLeading(a.shape, c.shape) ? { outer: 1, bigInner: count, inner: bCount } : outerRuns(a.shape, c.shape);
+    if (count === 0 || util.sizeFromShape(c.shape) === 0) return stock(args);
+    const runs = outerRuns(a.shape, c.shape);
     if (runs === undefined) return stock(args);
     const out = b.makeOutput(a.shape.slice(), 'float32');
     const { outer, bigInner, inner } = runs;
@@ -77,14 +78,12 @@ function elementwiseConfig(op: ElementwiseOp, backendName: string): KernelConfig
     const reps = inner > 1 ? tiling(bigInner / inner, Math.ceil(MIN_PATTERN / inner)) : 1;
     const pattern = reps > 1 ? heapScratch(b, inner * reps) : undefined;
     const [pa, pc, po] = [heapPointer(b, a), heapPointer(b, c), heapPointer(b, out)];
+    const [from, to] = [b.typedArrayFromHeap(c), pattern === undefined ? undefined : b.typedArrayFromHeap(pattern.info)];
+    const kernels = heapKernels(b);
     for (let i = 0; i < outer; i++) {
-      let pb = pc + 4 * i * inner;
-      if (pattern !== undefined) {
-        const [from, to] = [b.typedArrayFromHeap(c).subarray(i * inner, (i + 1) * inner), b.typedArrayFromHeap(pattern.info)];
-        for (let r = 0; r < reps; r++) to.set(from, r * inner);
-        pb = pattern.ptr;
-      }
-      heapKernels(b).elementwise(code, pa + 4 * i * bigInner, pb, po + 4 * i * bigInner, bigInner, inner * reps);
+      if (to !== undefined) for (let r = 0; r < reps; r++) to.set(from.subarray(i * inner, (i + 1) * inner), r * inner);
+      const pb = pattern === undefined ? pc + 4 * i * inner : pattern.ptr;
+      kernels.elementwise(code, pa + 4 * i * bigInner, pb, po + 4 * i * bigInner, bigInner, inner * reps);
     }
     if (pattern !== undefined) b.disposeData(pattern.info.dataId);
     return out;
