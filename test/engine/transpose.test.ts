@@ -6,7 +6,7 @@ import { Rng } from '../../src/engine/rng.js';
 
 const rng = new Rng(13);
 
-test('wasm Transpose equals the cpu backend: tiled 2-D, batched, around a kept axis, over runs, size-1 axes, fallbacks', async () => {
+test('wasm Transpose equals the cpu backend: tiled 2-D, batched, around a kept axis, over runs (batched or not), size-1 axes, fallbacks', async () => {
   const cases: Array<[number[], number[]]> = [
     [
       [37, 53],
@@ -39,6 +39,24 @@ test('wasm Transpose equals the cpu backend: tiled 2-D, batched, around a kept a
     [
       [2, 3, 4, 5],
       [0, 3, 1, 2],
+    ],
+    // Two axes swapped above runs under a batch, each of the three the longest once, and a U-Net
+    // up-convolution's depth-to-space [N, H, W, 2, 2, C] -> [N, H, 2, W, 2, C].
+    [
+      [3, 5, 2, 4],
+      [0, 2, 1, 3],
+    ],
+    [
+      [7, 3, 2, 6],
+      [0, 2, 1, 3],
+    ],
+    [
+      [2, 3, 9, 4],
+      [0, 2, 1, 3],
+    ],
+    [
+      [2, 3, 4, 2, 2, 5],
+      [0, 1, 3, 2, 4, 5],
     ],
     [
       [1, 5, 1, 7],

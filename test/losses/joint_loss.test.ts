@@ -29,6 +29,27 @@ test('joint loss: value and gradient match tfjs autodiff of cross-entropy + soft
   }
 });
 
+test('joint loss: images of thousands of pixels, their logs summed in chunks, match tfjs, with equal logits at every pixel too', async () => {
+  await initBackend('wasm');
+  for (const [classes, scale] of [
+    [2, 3],
+    [3, 3],
+    [3, 0],
+  ] as const) {
+    tf.tidy(() => {
+      // 2 x 40 x 40 pixels: 3 chunks of 1,000 for 2 classes, 6 of 630 for 3; scale 0 makes every
+      // pixel's exp-sum the class count, the largest product a chunk can reach.
+      const logits = tf.mul(tf.randomNormal([2, 40, 40, classes], 0, 1, 'float32', 7), scale) as tf.Tensor4D;
+      const target = tf.cast(tf.randomUniform([2, 40, 40], 0, classes, 'float32', 8), 'int32') as tf.Tensor3D;
+      const ours = tf.valueAndGrad((z: tf.Tensor) => jointLoss(z as tf.Tensor4D, target))(logits);
+      const theirs = tf.valueAndGrad((z: tf.Tensor) => composed(z as tf.Tensor4D, target))(logits);
+      const what = `${classes} classes, logits x${scale}`;
+      expectClose(ours.value.dataSync(), theirs.value.dataSync(), { rtol: 1e-5 }, `loss, ${what}`);
+      expectClose(ours.grad.dataSync(), theirs.grad.dataSync(), { rtol: 1e-4, atol: 1e-9 }, `gradient, ${what}`);
+    });
+  }
+});
+
 test('joint loss: the upstream gradient scales the result, and a forward without a tape leaves no tensor behind', async () => {
   await initBackend('wasm');
   tf.tidy(() => {
