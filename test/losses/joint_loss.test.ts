@@ -11,6 +11,14 @@ import { expectClose } from '../golden/golden_files.js';
 const composed = (logits: tf.Tensor4D, target: tf.Tensor3D): tf.Scalar =>
   tf.div(tf.add(crossEntropy(logits, target), softDiceLoss(logits, target)), 2);
 
+/** Asserts jointLoss's value and gradient equal the composed loss's under tfjs autodiff. */
+function expectMatchesComposed(logits: tf.Tensor4D, target: tf.Tensor3D, gradientAtol: number, what: string): void {
+  const ours = tf.valueAndGrad((z: tf.Tensor) => jointLoss(z as tf.Tensor4D, target))(logits);
+  const theirs = tf.valueAndGrad((z: tf.Tensor) => composed(z as tf.Tensor4D, target))(logits);
+  expectClose(ours.value.dataSync(), theirs.value.dataSync(), { rtol: 1e-5 }, `loss, ${what}`);
+  expectClose(ours.grad.dataSync(), theirs.grad.dataSync(), { rtol: 1e-4, atol: gradientAtol }, `gradient, ${what}`);
+}
+
 test('joint loss: value and gradient match tfjs autodiff of cross-entropy + soft Dice, for 2 and 3 classes', async () => {
   await initBackend('wasm');
   for (const [classes, seed] of [
@@ -21,10 +29,7 @@ test('joint loss: value and gradient match tfjs autodiff of cross-entropy + soft
       const logits = tf.randomNormal([2, 5, 6, classes], 0, 3, 'float32', seed) as tf.Tensor4D;
       // Class 2 never appears for 3 classes: its Dice term is the smoothed empty case.
       const target = tf.cast(tf.randomUniform([2, 5, 6], 0, 2, 'float32', seed + 10), 'int32') as tf.Tensor3D;
-      const ours = tf.valueAndGrad((z: tf.Tensor) => jointLoss(z as tf.Tensor4D, target))(logits);
-      const theirs = tf.valueAndGrad((z: tf.Tensor) => composed(z as tf.Tensor4D, target))(logits);
-      expectClose(ours.value.dataSync(), theirs.value.dataSync(), { rtol: 1e-5 }, `loss, ${classes} classes`);
-      expectClose(ours.grad.dataSync(), theirs.grad.dataSync(), { rtol: 1e-4, atol: 1e-7 }, `gradient, ${classes} classes`);
+      expectMatchesComposed(logits, target, 1e-7, `${classes} classes`);
     });
   }
 });
@@ -41,11 +46,7 @@ test('joint loss: images of thousands of pixels, their logs summed in chunks, ma
       // pixel's exp-sum the class count, the largest product a chunk can reach.
       const logits = tf.mul(tf.randomNormal([2, 40, 40, classes], 0, 1, 'float32', 7), scale) as tf.Tensor4D;
       const target = tf.cast(tf.randomUniform([2, 40, 40], 0, classes, 'float32', 8), 'int32') as tf.Tensor3D;
-      const ours = tf.valueAndGrad((z: tf.Tensor) => jointLoss(z as tf.Tensor4D, target))(logits);
-      const theirs = tf.valueAndGrad((z: tf.Tensor) => composed(z as tf.Tensor4D, target))(logits);
-      const what = `${classes} classes, logits x${scale}`;
-      expectClose(ours.value.dataSync(), theirs.value.dataSync(), { rtol: 1e-5 }, `loss, ${what}`);
-      expectClose(ours.grad.dataSync(), theirs.grad.dataSync(), { rtol: 1e-4, atol: 1e-9 }, `gradient, ${what}`);
+      expectMatchesComposed(logits, target, 1e-9, `${classes} classes, logits x${scale}`);
     });
   }
 });

@@ -67,8 +67,9 @@ export function transposeConfig(backendName: string): KernelConfig {
     if (key === '' || key === '0') return sharedBuffer(args.backend as KernelBackend, x, outShape);
     const out = b.makeOutput(outShape, 'float32');
     const [d0 = 1, d1 = 1, d2 = 1] = shape;
-    if (key === '1,0,2') swapRuns(b, x, out, [1, d0, d1, d2]);
-    else if (key === '0,2,1,3') swapRuns(b, x, out, shape as [number, number, number, number]);
+    // [A, B, K] is [N, A, B, K] with N = 1.
+    if (key === '1,0,2' || key === '0,2,1,3')
+      swapRuns(b, x, out, (key === '1,0,2' ? [1, ...shape] : shape) as [number, number, number, number]);
     else {
       const [src, dst] = [heapPointer(b, x), heapPointer(b, out)];
       const kernels = heapKernels(b);
