@@ -34,6 +34,8 @@ function toPlanes(x: tf.Tensor4D): { data: Float32Array; count: number; h: numbe
 export class AmpNorm {
   readonly runningAmp: tf.Variable;
   frozen = false;
+  // The last batch's spectrum and output pixels, whose arrays the next batch of the same size reuses.
+  private buffers?: { spectrum: Spectrum; pixels: Float32Array };
 
   constructor(
     scope: Scope,
@@ -68,11 +70,20 @@ export class AmpNorm {
     return this.options.L === 0 ? this.shiftDc(x) : this.applyFft(x, s);
   }
 
-  /** The general FFT path, for any L; `s` is the batch's spectrum when already computed (it is consumed). */
-  applyFft(x: tf.Tensor4D, s: Spectrum = spectrum(toPlanes(x))): tf.Tensor4D {
+  /** The general FFT path, for any L; `s` is the batch's spectrum when already computed (consumed: later batches reuse its arrays). */
+  applyFft(x: tf.Tensor4D, s: Spectrum = this.spectrum(x)): tf.Tensor4D {
     const [n, h, w, c] = x.shape;
     const out = normalizeAmplitude(s, c, this.runningAmp.dataSync(), this.options.L);
-    return tf.tidy(() => tf.transpose(tf.tensor4d(Float32Array.from(out), [n, c, h, w]), [0, 2, 3, 1]));
+    const pixels = this.buffers?.pixels.length === out.length ? this.buffers.pixels : new Float32Array(out.length);
+    pixels.set(out);
+    this.buffers = { spectrum: s, pixels };
+    // Nothing keeps pixels past the tidy: the transpose's output is a new buffer.
+    return tf.tidy(() => tf.transpose(tf.tensor4d(pixels, [n, c, h, w]), [0, 2, 3, 1]));
+  }
+
+  /** x's spectrum, in the last batch's arrays when they fit. */
+  private spectrum(x: tf.Tensor4D): Spectrum {
+    return spectrum(toPlanes(x), this.buffers?.spectrum);
   }
 
   /** Folds x into the running amplitude (see `observe`); returns x's spectrum when it computed one. */
@@ -83,7 +94,7 @@ export class AmpNorm {
     const m = this.options.momentum;
     // Decide before the FFT: with momentum 0 only the first batch is ever used.
     if (!empty && m === 0) return undefined;
-    const s = spectrum(toPlanes(x));
+    const s = this.spectrum(x);
     const batchAmp = meanAmplitude(s, x.shape[3]);
     const next = empty ? Float32Array.from(batchAmp) : Float32Array.from(running, (r, i) => (1 - m) * r + m * batchAmp[i]!);
     tf.tidy(() => this.runningAmp.assign(tf.tensor(next, this.shape)));
