@@ -28,6 +28,18 @@ function windowStart(q: i32, rows: i32, cols: i32, h: i32, w: i32, sh: i32, sw: 
 }
 
 /**
+ * Bytes between a Winograd point's panel rows of `tiles` tiles x `channels`: one cache line past
+ * their data, so the 16 rows a tile's transform writes one stride apart do not share an L1 set (a
+ * multiple of 4 KiB, e.g. 16 tiles x 128 channels, put all 16 in one set, past its ways).
+ * `winogradScratchFloats` (src/engine/kernels/winograd.ts) counts these 16 floats per row.
+ */
+// @ts-ignore: decorator
+@inline
+function winogradRowBytes(tiles: i32, channels: i32): usize {
+  return <usize>(tiles * channels + 16) << 2;
+}
+
+/**
  * Bytes between a Winograd patch's rows, in x and in the edge buffer alike: a row of the plane,
  * or of 4 pixels when the plane is narrower (then every patch overhangs and is read from the buffer).
  */
@@ -460,7 +472,7 @@ export function channelAffine(
  * (zeros past the filter's `wci` channels); w is [3, 3, wci, co]; y rows are `yStride` floats
  * apart (>= co rounded up to 8). Tiles go `block` (a multiple of 4) at a time: transform their
  * inputs, run 16 GEMMs on `convTile`, transform the outputs. `scratch` holds
- * 16 * co8 * ci + 16 * block * (ci + co8) + (3 * max(iw, 4) + 4) * ci floats. Allocates nothing (the memory is tfjs's).
+ * 16 * (co8 * ci + block * (ci + co8) + 32) + (3 * max(iw, 4) + 4) * ci floats. Allocates nothing (the memory is tfjs's).
  */
 export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, ih: i32, iw: i32, ci: i32, wci: i32, oh: i32, ow: i32, co: i32, yStride: i32, block: i32, top: i32, left: i32): void {
   const co8 = (co + 7) & ~7;
@@ -498,9 +510,9 @@ export function winograd(x: usize, w: usize, y: usize, scratch: usize, n: i32, i
     }
   }
   const v = u + 16 * uBytes;
-  const vBytes = <usize>(block * ci) << 2;
+  const vBytes = winogradRowBytes(block, ci);
   const m = v + 16 * vBytes;
-  const mBytes = <usize>(block * co8) << 2;
+  const mBytes = winogradRowBytes(block, co8);
   const edge = m + 16 * mBytes;
   const ciBytes = <usize>ci << 2;
   const xRow = patchRowBytes(iw, ci);
@@ -601,7 +613,7 @@ function outB(mp: usize, mBytes: usize, s: usize): v128 {
  * products is a GEMM over tiles (on `filterTile`), 2.25x fewer multiply-adds than 9 taps over
  * pixels. x is [n, ih, iw, ci], read as padded by `top` and `left` (`tilePatch`, ci a multiple of
  * 4), dy is [n, oh, ow, co] (co a multiple of 8), out is dW [3, 3, ci, co]. `scratch` holds
- * 16 * ci * co + 16 * block * (ci + co) + (3 * max(iw, 4) + 4) * ci floats. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 -1 0 1],
+ * 16 * (ci * co + block * (ci + co) + 32) + (3 * max(iw, 4) + 4) * ci floats. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 -1 0 1],
  * G = [1 0; .5 .5; .5 -.5; 0 1], A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1].
  */
 export function winogradFilterGrad(x: usize, dy: usize, out: usize, scratch: usize, n: i32, ih: i32, iw: i32, ci: i32, oh: i32, ow: i32, co: i32, block: i32, top: i32, left: i32): void {
@@ -616,9 +628,9 @@ export function winogradFilterGrad(x: usize, dy: usize, out: usize, scratch: usi
   memory.fill(m, 0, 16 * mBytes);
   // V[k][c / 4][tile][4] and W[k][o / 8][tile][8]: panels the GEMM tiles stream.
   const v = m + 16 * mBytes;
-  const vBytes = <usize>block * ciBytes;
+  const vBytes = winogradRowBytes(block, ci);
   const wt = v + 16 * vBytes;
-  const wBytes = <usize>block * coBytes;
+  const wBytes = winogradRowBytes(block, co);
   const edge = wt + 16 * wBytes;
   const xRow = patchRowBytes(iw, ci);
   const half = f32x4.splat(0.5);

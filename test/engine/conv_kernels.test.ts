@@ -70,6 +70,9 @@ cases.push({ batch: 1, h: 31, w: 33, cin: 12, cout: 8, k: 3, stride: 1, pad: 'va
 cases.push({ batch: 3, h: 10, w: 9, cin: 36, cout: 24, k: 1, stride: 1, pad: 'same' });
 cases.push({ batch: 2, h: 14, w: 13, cin: 20, cout: 40, k: 3, stride: 1, pad: 'same' });
 cases.push({ batch: 2, h: 9, w: 12, cin: 36, cout: 40, k: 3, stride: 2, pad: 1 });
+// The filter gradients' 32-channel dy panels (AVX-512) followed by a 16-channel one (48 = 32 + 16), Winograd and direct.
+cases.push({ batch: 2, h: 10, w: 11, cin: 24, cout: 48, k: 3, stride: 1, pad: 'same' });
+cases.push({ batch: 2, h: 10, w: 11, cin: 24, cout: 48, k: 1, stride: 1, pad: 'same' });
 // Winograd on planes narrower than its 4x4 patches (U-Net's bottleneck on small inputs): every patch is gathered.
 cases.push({ batch: 2, h: 2, w: 2, cin: 32, cout: 16, k: 3, stride: 1, pad: 'same' });
 cases.push({ batch: 1, h: 6, w: 2, cin: 8, cout: 8, k: 3, stride: 1, pad: 'same' });

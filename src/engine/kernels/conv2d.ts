@@ -5,7 +5,7 @@ import { heapPointer, heapScratch } from '../simd_module.js';
 import { heapKernels } from '../heap_kernels.js';
 import { copyRuns, roundUp, type HeapBackend } from './heap_backend.js';
 import { channelPadded, paddedInput, type PaddedInput } from './padded_input.js';
-import { useWinograd, WINOGRAD_BLOCK, winogradEdgeFloats } from './winograd.js';
+import { useWinograd, WINOGRAD_BLOCK, winogradScratchFloats } from './winograd.js';
 
 /** Output pixels per block: their input windows stay in cache across all output-channel panels. */
 const BLOCK_PIXELS = 64;
@@ -36,7 +36,7 @@ export function conv2dConfig(backendName: string): KernelConfig {
       // Channels padded to 4 for the transforms' f32x4 loads; the kernel pads the plane as it reads.
       const ci4 = roundUp(ci, 4);
       xIn = channelPadded(b, x, ci4);
-      const scratch = heapScratch(b, 16 * (co8 * ci4 + WINOGRAD_BLOCK * (ci4 + co8)) + winogradEdgeFloats(info, ci4));
+      const scratch = heapScratch(b, winogradScratchFloats(info, ci4, co8));
       heapKernels(b).winograd(
         xIn.ptr,
         heapPointer(b, filter),

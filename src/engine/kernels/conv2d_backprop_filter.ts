@@ -4,7 +4,7 @@ import { heapPointer, heapScratch } from '../simd_module.js';
 import { heapKernels } from '../heap_kernels.js';
 import { copyRuns, roundUp, type HeapBackend } from './heap_backend.js';
 import { channelPadded, paddedInput } from './padded_input.js';
-import { useWinograd, WINOGRAD_BLOCK, winogradEdgeFloats } from './winograd.js';
+import { useWinograd, WINOGRAD_BLOCK, winogradScratchFloats } from './winograd.js';
 import type { DirectConvShape } from './conv2d.js';
 
 /** Output pixels per block of the direct kernel: its x and dy rows then stay in L1/L2 across taps. */
@@ -48,7 +48,7 @@ const conv2dBackpropFilterSimd: KernelFunc = ({ inputs, backend, attrs }) => {
     // Winograd pads the plane as it reads.
     const xIn = channelPadded(b, x, ci);
     if (xIn.scratch !== undefined) scratch.push(xIn.scratch);
-    const work = heapScratch(b, 16 * (ci * co + WINOGRAD_BLOCK * (ci + co)) + winogradEdgeFloats(info, ci));
+    const work = heapScratch(b, winogradScratchFloats(info, ci, co));
     scratch.push(work.info);
     const { inHeight, inWidth, padInfo } = info;
     heapKernels(b).winogradFilterGrad(

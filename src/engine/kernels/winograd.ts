@@ -19,9 +19,12 @@ export function useWinograd(info: backend_util.Conv2DInfo): boolean {
 }
 
 /**
- * Scratch floats for the Winograd kernels' edge patches: a 4x4 patch of a tile that overhangs the
- * input is gathered, zeros outside, into four rows of the plane's width (at least 4 pixels; `tilePatch`).
+ * Scratch floats of the wasm Winograd kernels between `ci` and `co` channels (both padded): the
+ * 16 transformed filters (or filter-gradient sums), one block's 16 input and output panels (each
+ * row 16 floats longer, `winogradRowBytes` in assembly/conv_kernels.ts), and the edge patches: a
+ * 4x4 patch of a tile that overhangs the input is gathered, zeros outside, into four rows of the
+ * plane's width (at least 4 pixels; `tilePatch`).
  */
-export function winogradEdgeFloats(info: backend_util.Conv2DInfo, ci: number): number {
-  return (3 * Math.max(info.inWidth, 4) + 4) * ci;
+export function winogradScratchFloats(info: backend_util.Conv2DInfo, ci: number, co: number): number {
+  return 16 * (ci * co + WINOGRAD_BLOCK * (ci + co) + 32) + (3 * Math.max(info.inWidth, 4) + 4) * ci;
 }
