@@ -2,7 +2,7 @@
 // HFL_NS naming the table, HFL_MR the pixels of a forward tile and HFL_FC the 4-channel panels of
 // a filter-gradient tile: AVX-512 builds have 32 vector registers and take larger tiles. The
 // layouts and blockings follow assembly/conv_kernels.ts (read its comments for the why); the
-// register tiles are wider (16 output channels), use fused multiply-add, and every kernel splits
+// register tiles are wider (16 or 32 output channels), use fused multiply-add, and every kernel splits
 // its outputs across the calling thread's pool, so a thread count never changes a result.
 #include <immintrin.h>
 
@@ -40,8 +40,7 @@ constexpr int kWinoGradBlock = 64;
  * Floats past the end of each Winograd point's panel row, so that the 16 rows a tile's transform
  * writes (and the output transform reads) one stride apart fall in different L1 sets: a stride
  * that is a multiple of 4 KiB (64 tiles x 128 channels) put all 16 in one set, more than its 12
- * ways, and every store went to L2. Skewed, densenet121's 128 -> 32 filter gradient ran 2.7x
- * faster and its forward 2x.
+ * ways (Zen 5). Skewed, densenet121's 128 -> 32 filter gradient ran 2.7x faster and its forward 2x.
  */
 constexpr int kSkew = 16;
 /** Floats between a Winograd point's panel rows of `tiles` tiles x `channels`. */
@@ -499,14 +498,18 @@ inline void filterTile(const float* x, size_t xPanel, const float* dy, float* ou
     for (int v = 0; v < NV; v++) L::store(out + i * outRow + L::W * v, acc[i][v]);
 }
 
-/** Width of a filter gradient's dy panel at o: 32 where `wide` (AVX-512 only), 16 while it fits, else 8. */
-inline int gradPanelWidth(int o, int co, bool wide) { return wide && HFL_ZMM && o + 32 <= co ? 32 : panelWidth(o, co); }
+/**
+ * Width of a filter gradient's dy panel at o: 32 on AVX-512 while it fits (tiles of 8 channels x
+ * 32 outputs take 2 vector loads and 8 broadcasts per 16 FMAs, where 16 x 16 took 1 and 16: 10-22%
+ * faster on DenseNet and U-Net shapes), else 16 while it fits, else 8.
+ */
+inline int gradPanelWidth(int o, int co) { return HFL_ZMM && o + 32 <= co ? 32 : panelWidth(o, co); }
 
 /** filterTile for every output-channel panel of one group of 4 FC channels (fewer at the end of ci). */
 inline void filterTiles(int groupChannels, const float* x, size_t xPanel, const float* dyPanels, long steps, float* out, int co,
-                        long rows, long ow, size_t xRow, size_t xStep, bool wide) {
+                        long rows, long ow, size_t xRow, size_t xStep) {
   for (int o = 0; o < co;) {
-    const int pw = gradPanelWidth(o, co, wide);
+    const int pw = gradPanelWidth(o, co);
     const float* dp = dyPanels + static_cast<size_t>(o) * steps;
     float* op = out + o;
     if (pw == 32) {
@@ -535,12 +538,12 @@ inline void filterTiles(int groupChannels, const float* x, size_t xPanel, const 
 }
 
 /** Packs `steps` rows of dy (co floats each, one after another) into panels [o][step][width] (gradPanelWidth). */
-inline void packDy(float* dst, const float* dy, int co, long steps, bool wide) {
+inline void packDy(float* dst, const float* dy, int co, long steps) {
   for (int o = 0; o < co;) {
-    const int pw = gradPanelWidth(o, co, wide);
+    const int pw = gradPanelWidth(o, co);
     float* panel = dst + static_cast<size_t>(o) * steps;
     const float* src = dy + o;
-    // Copies of a constant size: pw floats at once compiled to `rep movsq`, half the packing time.
+    // Copies of a constant size: one of pw floats (a variable size) compiled to `rep movsq` and took half the packing time.
     if (pw == 32)
       for (long s = 0; s < steps; s++) std::memcpy(panel + s * 32, src + s * co, 128);
     else if (pw == 16)
@@ -597,7 +600,7 @@ void filterGradAccumulate(const float* x, const float* dy, float* out, FilterGra
     const long pixels = count * g.ow;
     float* xPanel = dyPanel + pixels * g.co;
     const size_t panelFloats = count * g.kh * panelRow;
-    packDy(dyPanel, dy + b0 * g.ow * g.co, g.co, pixels, true);
+    packDy(dyPanel, dy + b0 * g.ow * g.co, g.co, pixels);
     for (long rt = 0; rt < count * g.kh; rt++) {
       const long r = rt / g.kh, th = rt % g.kh;
       const long img = (b0 + r) / g.oh, row = (b0 + r) % g.oh;
@@ -611,7 +614,7 @@ void filterGradAccumulate(const float* x, const float* dy, float* out, FilterGra
       const int t = static_cast<int>(item % taps), c = static_cast<int>(item / taps) * 4 * FC;
       const int th = t / g.kw, tw = t % g.kw;
       filterTiles(std::min(4 * FC, g.ci - c), xPanel + th * panelRow + tw * 4 + (c >> 2) * panelFloats, panelFloats, dyPanel, pixels,
-                  out + (static_cast<size_t>(t) * g.ci + c) * g.co, g.co, count, g.ow, g.kh * panelRow, static_cast<size_t>(g.sw) * 4, true);
+                  out + (static_cast<size_t>(t) * g.ci + c) * g.co, g.co, count, g.ow, g.kh * panelRow, static_cast<size_t>(g.sw) * 4);
     }
   }
 }
@@ -754,7 +757,7 @@ void winoGradAccumulate(const float* dy, float* m, const WinoGradShape& g, long 
       // co is a multiple of 8 (the host pads it); a pixel outside the output reads as zero.
       const F8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
       for (int p0 = 0, pw; p0 < g.co; p0 += pw) {
-        pw = gradPanelWidth(p0, g.co, true);
+        pw = gradPanelWidth(p0, g.co);
         for (int o = p0; o < p0 + pw; o += 8) {
           const F8 a0 = ld<F8>(d00 + o), a1 = right ? ld<F8>(d00 + g.co + o) : zero;
           const F8 b0 = below ? ld<F8>(d10 + o) : zero, b1 = below && right ? ld<F8>(d10 + g.co + o) : zero;
@@ -765,7 +768,7 @@ void winoGradAccumulate(const float* dy, float* m, const WinoGradShape& g, long 
     for (long item = i0; item < i1; item++) {
       const int kk = static_cast<int>(item % 16), c = static_cast<int>(item / 16) * 4 * FC;
       filterTiles(std::min(4 * FC, ci - c), v + kk * vStride + (c >> 2) * panel4, panel4, wt + kk * wStride, kWinoGradBlock,
-                  m + kk * mStride + static_cast<size_t>(c) * g.co, g.co, 1, count, 0, 4, true);
+                  m + kk * mStride + static_cast<size_t>(c) * g.co, g.co, 1, count, 0, 4);
     }
   }
 }
